@@ -1,0 +1,301 @@
+"""The `waypoint` command line: parses arguments, calls one function in analytics/, prints.
+
+No figure is computed here (the library holds the API, as in sqlite-utils' db.py / cli.py).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from .errors import WaypointError
+
+EXIT_OK, EXIT_ERROR, EXIT_UNREADABLE = 0, 1, 2
+
+
+class CliError(Exception):
+    """A user-facing failure: one clear line, exit status 2."""
+
+
+# ---------------------------------------------------------------------------------------------
+# shared options, declared once
+# ---------------------------------------------------------------------------------------------
+def _iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date in the form YYYY-MM-DD (e.g. 2025-03-31)")
+
+
+def _db_parent() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--db", metavar="PATH", help="the clinic database (default: $WAYPOINT_DB or data/waypoint.duckdb)")
+    p.add_argument("--config", metavar="CLINIC.toml", default=os.environ.get("WAYPOINT_CONFIG"),
+                   help="clinic config with a [settings] table (default: $WAYPOINT_CONFIG)")
+    return p
+
+
+def _scope_parent(*, with_range: bool = True, with_clinician: bool = True) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--as-of", type=_iso_date, metavar="DATE",
+                   help="compute as on this date (default: the latest session date in the data)")
+    if with_range:
+        p.add_argument("--from", dest="date_from", type=_iso_date, metavar="DATE",
+                       help="rates over episodes ending on or after this date")
+        p.add_argument("--to", dest="date_to", type=_iso_date, metavar="DATE",
+                       help="rates over episodes ending on or before this date")
+    if with_clinician:
+        p.add_argument("--clinician", dest="clinician_id", metavar="ID", help="one clinician only")
+    return p
+
+
+def _format_parent(choices: tuple[str, ...]) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--format", choices=choices, default=choices[0], help=f"output format (default: {choices[0]})")
+    return p
+
+
+def _settings(args: argparse.Namespace):
+    from .settings import load_settings
+
+    return load_settings(
+        args.config,
+        as_of=getattr(args, "as_of", None),
+        date_from=getattr(args, "date_from", None),
+        date_to=getattr(args, "date_to", None),
+        clinician_id=getattr(args, "clinician_id", None),
+    )
+
+
+def _connect(args: argparse.Namespace, *, read_only: bool = False):
+    from .db import DatabaseBusy, connect
+
+    try:
+        return connect(args.db, read_only=read_only)
+    except DatabaseBusy as exc:
+        raise CliError(str(exc))
+
+
+# ---------------------------------------------------------------------------------------------
+# output
+# ---------------------------------------------------------------------------------------------
+def _json_default(value: Any):
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def print_json(data: Any) -> None:
+    if isinstance(data, pd.DataFrame):
+        data = json.loads(data.to_json(orient="records", date_format="iso"))
+    print(json.dumps(data, indent=2, default=_json_default, ensure_ascii=False))
+
+
+def print_table(data: Any) -> None:
+    if isinstance(data, pd.DataFrame):
+        print("(no rows)" if data.empty else data.to_string(index=False))
+    elif isinstance(data, dict):
+        width = max((len(k) for k in data), default=0)
+        for key, value in data.items():
+            if isinstance(value, dict):
+                print(f"{key}:")
+                for k2, v2 in value.items():
+                    print(f"  {k2.ljust(width - 2)}  {'' if v2 is None else v2}")
+            elif isinstance(value, list):
+                print(f"{key}: {len(value)} rows")
+            else:
+                print(f"{key.ljust(width)}  {'' if value is None else value}")
+    elif isinstance(data, list):
+        print_table(pd.DataFrame(data))
+    else:
+        print(data)
+
+
+def emit(data: Any, fmt: str) -> None:
+    if fmt == "json":
+        print_json(data)
+    elif fmt == "csv":
+        frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+        sys.stdout.write(frame.to_csv(index=False))
+    else:
+        print_table(data)
+
+
+# ---------------------------------------------------------------------------------------------
+# commands: each calls one function in analytics/
+# ---------------------------------------------------------------------------------------------
+def cmd_ingest(args) -> int:
+    from . import ingest
+
+    con = _connect(args)
+    results = ingest.ingest_files(
+        con, [Path(f) for f in args.files], mapping=args.mapping, dry_run=args.dry_run,
+        rejects=args.rejects, imported_by=args.user, settings=_settings(args),
+    )
+    for result in results:
+        print(result.summary())
+    return EXIT_OK
+
+
+def cmd_imports(args) -> int:
+    from . import ingest
+
+    emit(ingest.list_imports(_connect(args)), args.format)
+    return EXIT_OK
+
+
+def cmd_undo_import(args) -> int:
+    from . import ingest
+
+    print(ingest.undo_import(_connect(args), args.batch, settings=_settings(args)))
+    return EXIT_OK
+
+
+def cmd_demo(args) -> int:
+    from . import demo
+
+    config = demo.DemoConfig(patients=args.patients, clinicians=args.clinicians, years=args.years, seed=args.seed)
+    if args.csv:
+        path = demo.write_csv(config, Path(args.csv))
+        print(f"wrote {path}")
+        return EXIT_OK
+    print(demo.build_demo(_connect(args), config).summary())
+    return EXIT_OK
+
+
+def cmd_backup(args) -> int:
+    from . import backup
+
+    print(backup.backup(_connect(args), args.folder))
+    return EXIT_OK
+
+
+def cmd_restore(args) -> int:
+    from . import backup
+
+    print(backup.restore(args.folder, args.db, replace=args.replace))
+    return EXIT_OK
+
+
+def cmd_serve(args) -> int:
+    from . import serve
+
+    return serve.serve(db=args.db, port=args.port, host=args.host)
+
+
+def cmd_kpis(args) -> int:
+    from . import outcomes
+
+    emit(outcomes.kpis(_connect(args), _settings(args)), args.format)
+    return EXIT_OK
+
+
+def cmd_outcomes(args) -> int:
+    from . import outcomes
+
+    emit(outcomes.episode_outcomes(_connect(args), _settings(args)), args.format)
+    return EXIT_OK
+
+
+def cmd_attendance(args) -> int:
+    from . import engagement
+
+    emit(engagement.attendance_report(_connect(args), _settings(args)), args.format)
+    return EXIT_OK
+
+
+def cmd_readiness(args) -> int:
+    from . import readiness
+
+    data = readiness.readiness(_connect(args), _settings(args))
+    if args.format == "table":
+        data = readiness.as_table(data)
+    emit(data, args.format)
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="waypoint",
+        description="Waypoint: outcome and engagement analytics for therapy clinics.",
+        epilog="Example: waypoint demo && waypoint kpis --format json",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    db = _db_parent()
+    raw = argparse.RawDescriptionHelpFormatter
+
+    def add(name: str, func: Callable, help_: str, example: str, parents=()) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_, epilog=f"Example:\n  {example}",
+                           parents=[db, *parents], formatter_class=raw)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("ingest", cmd_ingest, "Import CSV session logs or measurement files into the clinic database.",
+            "waypoint ingest sample_data/demo_clinic.csv --rejects rejected.csv")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--mapping", metavar="MAP.toml", help="column names, date format and value maps of your export")
+    p.add_argument("--dry-run", action="store_true", help="validate and report; write nothing")
+    p.add_argument("--rejects", metavar="OUT.csv", help="write rejected rows with a reason column, to fix and re-upload")
+    p.add_argument("--user", default=os.environ.get("USER", "local"), help="recorded in the import log")
+
+    p = add("imports", cmd_imports, "List the import log.", "waypoint imports", [_format_parent(("table", "json", "csv"))])
+    p = add("undo-import", cmd_undo_import, "Take back what one import batch added or changed.", "waypoint undo-import 3")
+    p.add_argument("batch", type=int, metavar="BATCH")
+
+    p = add("demo", cmd_demo, "Generate a synthetic demo clinic and import it (or write its CSV export).",
+            "waypoint demo --patients 300 --seed 7")
+    p.add_argument("--patients", type=int, default=400)
+    p.add_argument("--clinicians", type=int, default=8)
+    p.add_argument("--years", type=float, default=2.0)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--csv", metavar="OUT.csv", help="write the export instead of importing it")
+
+    p = add("backup", cmd_backup, "Back up the whole database to a new folder of Parquet files.",
+            "waypoint backup backups/2026-11-23")
+    p.add_argument("folder", metavar="DIR")
+    p = add("restore", cmd_restore, "Restore a backup folder into the database (a new file, or --replace).",
+            "waypoint restore backups/2026-11-23 --db restored.duckdb")
+    p.add_argument("folder", metavar="DIR")
+    p.add_argument("--replace", action="store_true", help="replace a database that already holds data")
+
+    p = add("serve", cmd_serve, "Start the dashboard.", "waypoint serve --port 8501")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--host", default="127.0.0.1")
+
+    add("kpis", cmd_kpis, "Clinic headline figures: recovery, reliable change, dropout, attendance.",
+        "waypoint kpis --from 2025-01-01 --to 2025-12-31 --format json",
+        [_scope_parent(), _format_parent(("table", "json"))])
+    add("outcomes", cmd_outcomes, "One row per episode with its outcome figures.",
+        "waypoint outcomes --format csv > outcomes.csv", [_scope_parent(), _format_parent(("csv", "json"))])
+    add("attendance", cmd_attendance, "Attendance, dropout, retention and the disengagement watch list.",
+        "waypoint attendance --format json", [_scope_parent(with_range=False, with_clinician=False),
+                                              _format_parent(("table", "json"))])
+    add("readiness", cmd_readiness, "Readiness category and reasons for every active patient.",
+        "waypoint readiness --clinician c01 --format json",
+        [_scope_parent(with_range=False), _format_parent(("table", "json"))])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (CliError, WaypointError) as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

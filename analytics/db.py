@@ -1,0 +1,108 @@
+"""The clinic database: one DuckDB file (default data/waypoint.duckdb), created and migrated on open.
+
+Path resolution: an explicit path (``--db``), else the ``WAYPOINT_DB`` environment variable, else
+``data/waypoint.duckdb``. ``":memory:"`` gives a private in-memory database (tests).
+"""
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from .errors import WaypointError
+from .sqlfiles import read_sql, sql_dir
+
+DEFAULT_DB = Path("data") / "waypoint.duckdb"
+MIGRATION_RE = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+
+def resolve_path(path: str | os.PathLike | None = None) -> str:
+    if path:
+        return str(path)
+    env = os.environ.get("WAYPOINT_DB")
+    return env if env else str(DEFAULT_DB)
+
+
+def migrations(folder: Path | None = None) -> list[tuple[int, Path]]:
+    """(version, path) of every numbered migration (sql/migrations/NNN_name.sql), in order."""
+    folder = folder or sql_dir() / "migrations"
+    found = []
+    for p in sorted(folder.glob("*.sql")) if folder.is_dir() else []:
+        m = MIGRATION_RE.match(p.name)
+        if m:
+            found.append((int(m.group(1)), p))
+    return found
+
+
+def latest_version(folder: Path | None = None) -> int:
+    return max([1] + [v for v, _ in migrations(folder)])
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+    ).fetchall()[0][0]
+    if not exists:
+        return None
+    return con.execute("SELECT max(version) FROM schema_version").fetchall()[0][0]
+
+
+def migrate(con: duckdb.DuckDBPyConnection, folder: Path | None = None) -> int:
+    """Create a new database at the latest version, or bring an older one up to date.
+
+    Runs in one transaction: a failed migration leaves the file as it was.
+    """
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    current = schema_version(con)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if current is None:
+            con.execute(read_sql("schema.sql"))
+            con.execute("INSERT INTO schema_version VALUES (?, ?)", [latest_version(folder), now])
+        else:
+            for version, path in migrations(folder):
+                if version > current:
+                    con.execute(path.read_text(encoding="utf-8"))
+                    con.execute("INSERT INTO schema_version VALUES (?, ?)", [version, now])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return schema_version(con)  # type: ignore[return-value]
+
+
+def connect(path: str | os.PathLike | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (creating and migrating as needed) the clinic database."""
+    target = resolve_path(path)
+    if target != ":memory:":
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(target, read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise DatabaseBusy(
+                f"{target}: the database is open in another Waypoint process (a dashboard or an "
+                "import). Stop it, or wait for it to finish, and try again."
+            ) from exc
+        raise
+    if not read_only:
+        migrate(con)
+    return con
+
+
+class DatabaseBusy(WaypointError):
+    """Another process holds the database file."""
+
+
+def is_empty(con: duckdb.DuckDBPyConnection) -> bool:
+    return scalar(con, "SELECT count(*) FROM sessions") == 0
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params=None):
+    """First column of the first row (None when there is none). Fetches the whole result:
+    DuckDB 2 refuses further work on a connection with an unfinished result."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None

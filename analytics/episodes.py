@@ -1,0 +1,93 @@
+"""Episodes of care, the as-of date, and the work tables every figure is computed from.
+
+Episodes are assigned when data are imported (:func:`assign_episodes`, stored in
+``sessions.episode_id`` and the ``episodes`` table). Each analysis then calls :func:`prepare`,
+which builds three temporary tables for its connection from ``sql/episodes/``:
+
+- ``w_sessions``  sessions on or before the as-of date, with ``is_treatment`` and ``session_number``
+- ``w_episodes``  one row per episode: dates, counts, clinician, ``ended``, ``ending``,
+  ``lost_contact``, ``end_date``, ``finished_treatment``
+- ``w_scores``    scale scores at attended sessions, with episode and session number
+
+plus ``scale_registry`` (the registry as a table). Use a connection (or ``con.cursor()``) per
+thread: temporary tables belong to one connection.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+
+from .db import scalar
+from .scales import registry_frame
+from .settings import Settings
+from .sqlfiles import read_sql
+
+ATTENDED_LIKE = ("attended", "no_show", "late_cancel")
+
+
+def assign_episodes(con: duckdb.DuckDBPyConnection, gap_days: int = 180) -> None:
+    """(Re)assign every session to an episode and rebuild the ``episodes`` table.
+
+    Runs inside the caller's transaction when there is one.
+    """
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _episode_assignment AS " + read_sql("episodes/assign_episodes.sql"),
+        {"gap_days": gap_days},
+    )
+    con.execute(
+        """UPDATE sessions SET episode_id = a.episode_id
+           FROM _episode_assignment a
+           WHERE sessions.session_key = a.session_key
+             AND sessions.episode_id IS DISTINCT FROM a.episode_id"""
+    )
+    con.execute("DELETE FROM episodes")
+    con.execute(
+        """INSERT INTO episodes
+           SELECT s.episode_id, min(s.patient_id), min(a.source), min(s.session_date), max(s.session_date)
+           FROM sessions s JOIN _episode_assignment a USING (session_key)
+           GROUP BY s.episode_id"""
+    )
+    con.execute("DROP TABLE _episode_assignment")
+    con.execute(
+        "INSERT OR REPLACE INTO meta VALUES ('episode_gap_days', ?)", [str(gap_days)]
+    )
+
+
+def ensure_episodes(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """Re-derive episodes when the configured gap differs from the one they were built with."""
+    gap = scalar(con, "SELECT value FROM meta WHERE key = 'episode_gap_days'")
+    if gap is None or int(gap) != settings.episode_gap_days:
+        assign_episodes(con, settings.episode_gap_days)
+
+
+def resolve_as_of(con: duckdb.DuckDBPyConnection, settings: Settings) -> date | None:
+    """The as-of date: settings.as_of, else the latest date of a session that took place
+    (attended, no-show or late cancel), else the latest session date of any status.
+    Never the clock: the same data always give the same figures."""
+    if settings.as_of is not None:
+        return settings.as_of
+    return scalar(
+        con,
+        """SELECT coalesce(max(CASE WHEN status IN ('attended', 'no_show', 'late_cancel') THEN session_date END),
+                           max(session_date))
+           FROM sessions""",
+    )
+
+
+def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> date | None:
+    """Build the work tables for this connection; returns the as-of date used (None: no data)."""
+    as_of = resolve_as_of(con, settings)
+    if as_of is None:
+        as_of = date(1900, 1, 1)  # empty database: empty work tables
+    con.register("_scale_registry_df", registry_frame())
+    con.execute("CREATE OR REPLACE TEMP TABLE scale_registry AS SELECT * FROM _scale_registry_df")
+    con.unregister("_scale_registry_df")
+    con.execute("CREATE OR REPLACE TEMP TABLE w_sessions AS " + read_sql("episodes/w_sessions.sql"), {"as_of": as_of})
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE w_episodes AS " + read_sql("episodes/w_episodes.sql"),
+        {"as_of": as_of, "lost_contact_days": settings.lost_contact_days,
+         "min_treatment_sessions": settings.min_treatment_sessions},
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE w_scores AS " + read_sql("episodes/w_scores.sql"))
+    return resolve_as_of(con, settings)

@@ -1,0 +1,31 @@
+"""`waypoint serve`: start the Streamlit dashboard (``streamlit run`` is an implementation detail)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .db import resolve_path
+
+APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+
+
+def streamlit_command(port: int, host: str) -> list[str]:
+    return [
+        sys.executable, "-m", "streamlit", "run", str(APP),
+        "--server.port", str(port), "--server.address", host,
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",   # no telemetry: health records
+        "--global.developmentMode", "false",
+    ]
+
+
+def serve(db: str | None = None, port: int = 8501, host: str = "127.0.0.1") -> int:
+    env = dict(os.environ, WAYPOINT_DB=str(Path(resolve_path(db)).resolve()) if resolve_path(db) != ":memory:" else ":memory:")
+    print(f"Waypoint dashboard on http://{'localhost' if host in ('127.0.0.1', 'localhost') else host}:{port}"
+          f" (database {env['WAYPOINT_DB']}); Ctrl+C stops it.", flush=True)
+    try:
+        return subprocess.call(streamlit_command(port, host), env=env)
+    except KeyboardInterrupt:
+        return 0

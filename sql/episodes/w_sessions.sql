@@ -1,0 +1,13 @@
+-- Work table w_sessions: every session on or before the as-of date, with its episode and the
+-- number of the attended session within the episode (NULL for sessions not attended).
+-- A treatment session is an attended session whose session_type is not an assessment.
+SELECT s.*,
+       CASE WHEN s.status = 'attended'
+                 AND (s.session_type IS NULL OR lower(s.session_type) NOT LIKE 'assess%')
+            THEN 1 ELSE 0 END AS is_treatment,
+       CASE WHEN s.status = 'attended'
+            THEN row_number() OVER (PARTITION BY s.episode_id, CASE WHEN s.status = 'attended' THEN 1 ELSE 0 END
+                                    ORDER BY s.session_date, s.session_time, s.session_key)
+       END AS session_number
+FROM sessions s
+WHERE s.session_date <= $as_of
