@@ -1,0 +1,530 @@
+"""Attendance and engagement: attendance, frequency, access, endings, retention, the
+disengagement watch list and capacity (engagement issue).
+
+Every figure is computed by a file in ``sql/engagement/`` over the work tables built by
+:func:`analytics.episodes.prepare`; scipy does the statistics (Kaplan–Meier, funnel limits).
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from .episodes import prepare
+from .errors import WaypointError
+from .settings import Settings
+from .sqlfiles import read_sql
+from .stats import rate
+
+COUNTS = ("attended", "no_show", "late_cancel", "cancelled")
+DIMENSIONS = ("clinician_id", "month", "weekday", "hour", "modality", "site", "session_number")
+INTEGER_DIMENSIONS = ("weekday", "hour", "session_number")
+_PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+# ---------------------------------------------------------------------------------------------
+# running the SQL
+# ---------------------------------------------------------------------------------------------
+def _query(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> pd.DataFrame:
+    """Run ``sql/engagement/<name>`` with the named parameters it uses (and only those)."""
+    sql = read_sql(f"engagement/{name}")
+    used = set(_PARAM_RE.findall(sql))
+    missing = used - set(params)
+    if missing:
+        raise KeyError(f"engagement/{name} needs parameter(s) {', '.join(sorted(missing))}")
+    return con.execute(sql, {k: params[k] for k in used}).df()
+
+
+def _scope(settings: Settings, as_of: date | None) -> dict[str, Any]:
+    """The parameters every engagement query may use."""
+    return {
+        "as_of": as_of,
+        "clinician_id": settings.clinician_id,
+        "site": settings.site,
+        "date_from": settings.date_from,
+        "date_to": settings.date_to,
+        "disengaged_days": settings.disengaged_days,
+        "consecutive_missed": settings.consecutive_missed,
+        "remitted_weeks": settings.remitted_weeks,
+    }
+
+
+def _prepared(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
+    return _scope(settings, prepare(con, settings))
+
+
+# ---------------------------------------------------------------------------------------------
+# attendance
+# ---------------------------------------------------------------------------------------------
+def _with_rates(counts: pd.DataFrame) -> pd.DataFrame:
+    """Add attendance_rate and no_show_rate (over attended + no_show + late_cancel)."""
+    out = counts.copy()
+    took_place = [int(a) + int(n) + int(lc) for a, n, lc in zip(out["attended"], out["no_show"], out["late_cancel"])]
+    out["attendance_rate"] = pd.Series([rate(int(a), t) for a, t in zip(out["attended"], took_place)],
+                                       index=out.index, dtype="object")
+    out["no_show_rate"] = pd.Series([rate(int(n), t) for n, t in zip(out["no_show"], took_place)],
+                                    index=out.index, dtype="object")
+    return out
+
+
+def _attendance_counts(con: duckdb.DuckDBPyConnection, params: dict[str, Any], dimension: str) -> pd.DataFrame:
+    frame = _query(con, "attendance.sql", {**params, "dimension": dimension})
+    for col in COUNTS:
+        frame[col] = frame[col].astype("int64")
+    return frame
+
+
+def attendance_overall(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
+    """Attendance over the sessions in scope on or before the as-of date:
+    ``{attended, no_show, late_cancel, cancelled, attendance_rate, no_show_rate}``.
+
+    Counts are ints; the rates are fractions of attended + no_show + late_cancel rounded to 4
+    places, None when that is 0. settings.clinician_id / site / date_from / date_to filter by the
+    session's clinician, site and date.
+    """
+    return _overall(con, _prepared(con, settings))
+
+
+def _overall(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> dict[str, Any]:
+    frame = _attendance_counts(con, params, "overall")
+    counts = {col: int(frame[col].sum()) for col in COUNTS}
+    took_place = counts["attended"] + counts["no_show"] + counts["late_cancel"]
+    return {
+        **counts,
+        "attendance_rate": rate(counts["attended"], took_place),
+        "no_show_rate": rate(counts["no_show"], took_place),
+    }
+
+
+def attendance_by(con: duckdb.DuckDBPyConnection, settings: Settings, dimension: str) -> pd.DataFrame:
+    """Attendance counts and rates by one dimension: clinician_id, month (YYYY-MM), weekday
+    (ISO: 1 = Monday), hour (sessions with a time only), modality, site or session_number.
+
+    Columns: <dimension>, attended, no_show, late_cancel, cancelled, attendance_rate, no_show_rate;
+    ordered by the dimension (not recorded last).
+    """
+    return _attendance_by(con, _prepared(con, settings), dimension)
+
+
+def _attendance_by(con: duckdb.DuckDBPyConnection, params: dict[str, Any], dimension: str) -> pd.DataFrame:
+    if dimension not in DIMENSIONS:
+        raise WaypointError(f"attendance cannot be broken down by {dimension!r}; choose one of {', '.join(DIMENSIONS)}")
+    frame = _attendance_counts(con, params, dimension).rename(columns={"value": dimension})
+    if dimension in INTEGER_DIMENSIONS:
+        frame[dimension] = pd.array([None if pd.isna(v) else int(v) for v in frame[dimension]], dtype="Int64")
+    frame = frame.sort_values(dimension, na_position="last", kind="stable").reset_index(drop=True)
+    return _with_rates(frame)[[dimension, *COUNTS, "attendance_rate", "no_show_rate"]]
+
+
+# ---------------------------------------------------------------------------------------------
+# frequency
+# ---------------------------------------------------------------------------------------------
+CADENCES = ("weekly", "fortnightly", "monthly", "longer")
+
+
+def frequency(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame:
+    """Attended sessions per active patient per month.
+
+    Columns: month (YYYY-MM), active_patients, attended_sessions, sessions_per_patient (2 places).
+    A patient is active in a month when an episode of theirs runs through it (between its first
+    and last attended session); the episode's clinician and site scope it.
+    """
+    return _frequency(con, _prepared(con, settings))
+
+
+def _frequency(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> pd.DataFrame:
+    frame = _query(con, "frequency.sql", params)
+    frame["sessions_per_patient"] = pd.Series(
+        [rate(int(s), int(p), 2) for s, p in zip(frame["attended_sessions"], frame["active_patients"])],
+        index=frame.index, dtype="object")
+    return frame
+
+
+def session_intervals(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame:
+    """One row per attended session after the first of its episode: episode_id, patient_id,
+    clinician_id, session_number, session_date, previous_date, days_since_previous, cadence
+    (weekly <= 10 days, fortnightly <= 21, monthly <= 45, longer)."""
+    return _query(con, "intervals.sql", _prepared(con, settings))
+
+
+def interval_summary(intervals: pd.DataFrame) -> pd.DataFrame:
+    """Intervals by session number, to show tapering: session_number, intervals, median_days,
+    mean_days (1 place), and how many fell in each cadence band."""
+    columns = ["session_number", "intervals", "median_days", "mean_days", *CADENCES]
+    if intervals.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for number, group in intervals.groupby("session_number", sort=True):
+        days = group["days_since_previous"].astype(float)
+        counts = group["cadence"].value_counts()
+        rows.append({
+            "session_number": int(number), "intervals": int(len(group)),
+            "median_days": float(days.median()), "mean_days": round(float(days.mean()), 1),
+            **{c: int(counts.get(c, 0)) for c in CADENCES},
+        })
+    return pd.DataFrame(rows, columns=columns)
+
+
+# ---------------------------------------------------------------------------------------------
+# access
+# ---------------------------------------------------------------------------------------------
+def access_by_episode(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame:
+    """One row per episode: referral, first and second attended dates, the waits between them
+    (days), over_6_weeks / over_18_weeks flags, and waiting / days_waiting for those referred and
+    not yet seen."""
+    return _query(con, "access.sql", _prepared(con, settings))
+
+
+def access_waits(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
+    """Summary of :func:`access_by_episode`:
+
+    ``{referral_to_first: {episodes, median_days, over_6_weeks, over_6_weeks_share,
+    over_18_weeks, over_18_weeks_share, referral_after_first_session},
+    first_to_second: {episodes, median_days}, waiting: {episodes, median_days, over_6_weeks,
+    over_18_weeks}}``. Shares are of the episodes with both dates; a referral recorded after the
+    first session (a negative wait) is counted apart and left out of the shares and medians.
+    """
+    return _access_waits(con, _prepared(con, settings))
+
+
+def _median(values: pd.Series) -> float | None:
+    values = values.dropna().astype(float)
+    return None if values.empty else float(values.median())
+
+
+def _access_waits(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> dict[str, Any]:
+    frame = _query(con, "access.sql", params)
+    waits = frame["days_referral_to_first"].dropna().astype(int)
+    negative = int((waits < 0).sum())
+    valid = frame[frame["days_referral_to_first"].notna() & (frame["days_referral_to_first"] >= 0)]
+    n = len(valid)
+    over6 = int(valid["over_6_weeks"].sum())
+    over18 = int(valid["over_18_weeks"].sum())
+    waiting = frame[frame["waiting"] == 1]
+    return {
+        "referral_to_first": {
+            "episodes": n, "median_days": _median(valid["days_referral_to_first"]),
+            "over_6_weeks": over6, "over_6_weeks_share": rate(over6, n),
+            "over_18_weeks": over18, "over_18_weeks_share": rate(over18, n),
+            "referral_after_first_session": negative,
+        },
+        "first_to_second": {
+            "episodes": int(frame["days_first_to_second"].notna().sum()),
+            "median_days": _median(frame["days_first_to_second"]),
+        },
+        "waiting": {
+            "episodes": int(len(waiting)), "median_days": _median(waiting["days_waiting"]),
+            "over_6_weeks": int((waiting["days_waiting"] > 42).sum()),
+            "over_18_weeks": int((waiting["days_waiting"] > 126).sum()),
+        },
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# endings and dropout
+# ---------------------------------------------------------------------------------------------
+ENDING_COUNTS = ("ended", "planned", "dropout", "dropout_explicit", "lost_contact", "transferred", "other",
+                 "treated_once")
+
+
+def endings(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
+    """Endings of the episodes ended on the as-of date (end date within date_from..date_to):
+    counts of ENDING_COUNTS plus dropout_rate = dropout / ended and treated_once_rate =
+    treated_once / ended."""
+    return _endings_overall(_endings(con, _prepared(con, settings)))
+
+
+def _endings(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> pd.DataFrame:
+    frame = _query(con, "endings.sql", params)
+    for col in ENDING_COUNTS:
+        frame[col] = frame[col].astype("int64")
+    return frame
+
+
+def _endings_overall(frame: pd.DataFrame) -> dict[str, Any]:
+    counts = {col: int(frame[col].sum()) for col in ENDING_COUNTS}
+    return {**counts, "dropout_rate": rate(counts["dropout"], counts["ended"]),
+            "treated_once_rate": rate(counts["treated_once"], counts["ended"])}
+
+
+def dropout_by_clinician(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame:
+    """Endings and dropout rate by clinician with funnel-plot limits around the clinic's rate.
+
+    Columns: clinician_id, ENDING_COUNTS, dropout_rate, target, lower95, upper95, lower998,
+    upper998, signal (from :func:`analytics.stats.funnel_frame`), small (fewer ended episodes
+    than settings.small_number). The target is the whole clinic's dropout rate even when
+    settings.clinician_id picks one clinician's row.
+    """
+    return _dropout_by_clinician(con, _prepared(con, settings), settings.small_number)
+
+
+def _dropout_by_clinician(con: duckdb.DuckDBPyConnection, params: dict[str, Any], small_number: int) -> pd.DataFrame:
+    from .stats import funnel_frame
+
+    frame = _endings(con, {**params, "clinician_id": None})
+    out = funnel_frame(frame, "dropout", "ended")
+    out["dropout_rate"] = pd.Series([rate(int(k), int(n)) for k, n in zip(out["dropout"], out["ended"])],
+                                    index=out.index, dtype="object")
+    for col in ("target", "lower95", "upper95", "lower998", "upper998"):
+        out[col] = [None if pd.isna(v) else round(float(v), 4) for v in out[col]]
+    out["small"] = out["ended"] < small_number
+    if params.get("clinician_id") is not None:
+        out = out[out["clinician_id"] == params["clinician_id"]]
+    columns = ["clinician_id", *ENDING_COUNTS, "dropout_rate", "target", "lower95", "upper95", "lower998",
+               "upper998", "signal", "small"]
+    return out[columns].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# retention (Kaplan–Meier)
+# ---------------------------------------------------------------------------------------------
+MAX_SESSIONS = 20            # the issue: the curve for 1 to 20 attended sessions
+KM_CI_METHOD = "log-log"     # exponential Greenwood (Kalbfleisch & Prentice 2002, The Statistical
+                             # Analysis of Failure Time Data, 2nd ed., §1.4): stays within 0..1 without
+                             # the clipping the plain Greenwood band (scipy's default) needs
+RETENTION_GROUPS = {"clinician_id": "clinician_id", "clinician": "clinician_id",
+                    "intake_severity": "intake_severity", "severity": "intake_severity"}
+NO_INTAKE_PHQ9 = "no PHQ-9"
+
+
+def _severity_bands(con: duckdb.DuckDBPyConnection) -> None:
+    """The registry's severity bands as the temp table w_severity_bands(scale, low, high, label,
+    band_order)."""
+    from .scales import load_registry
+
+    rows = [{"scale": s.id, "low": b.low, "high": b.high, "label": b.label, "band_order": i}
+            for s in load_registry().values() for i, b in enumerate(s.severity)]
+    frame = pd.DataFrame(rows, columns=["scale", "low", "high", "label", "band_order"])
+    con.register("_severity_bands_df", frame)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE w_severity_bands AS "
+                    "SELECT scale, CAST(low AS INTEGER) AS low, CAST(high AS INTEGER) AS high, "
+                    "CAST(label AS VARCHAR) AS label, CAST(band_order AS INTEGER) AS band_order "
+                    "FROM _severity_bands_df")
+    finally:
+        con.unregister("_severity_bands_df")
+
+
+def retention_episodes(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame:
+    """The Kaplan–Meier input, one row per episode: episode_id, clinician_id, sessions (attended),
+    dropout (1 = event; planned, transferred, other endings and active episodes are censored),
+    intake_severity (band of the first PHQ-9, None without one), intake_severity_order."""
+    return _retention_episodes(con, _prepared(con, settings))
+
+
+def _retention_episodes(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> pd.DataFrame:
+    _severity_bands(con)
+    return _query(con, "retention.sql", params)
+
+
+def kaplan_meier(sessions, dropout, max_sessions: int = MAX_SESSIONS) -> pd.DataFrame:
+    """Survival in treatment after k = 1..max_sessions attended sessions, S(k) = P(T > k), with
+    T the attended sessions at dropout; from ``scipy.stats.ecdf`` on right-censored data and its
+    95 % log-log band.
+
+    Columns: sessions, survival, ci_low, ci_high (4 places), at_risk (episodes with at least k
+    sessions). survival is None beyond the longest observed episode unless it has reached 0. Before
+    any dropout (survival 1) the Greenwood variance is 0 and the band is 1..1, as R's survival
+    package reports it; where survival is 0 the log-log band is undefined: None.
+    """
+    import warnings
+
+    from scipy import stats
+
+    times = np.asarray(list(sessions), dtype=float)
+    events = np.asarray(list(dropout), dtype=bool)
+    ks = np.arange(1, max_sessions + 1)
+    at_risk = [int((times >= k).sum()) for k in ks]
+    if times.size == 0:
+        survival = low = high = [None] * len(ks)
+    else:
+        result = stats.ecdf(stats.CensoredData.right_censored(times, ~events))
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The confidence interval is undefined")
+            band = result.sf.confidence_interval(0.95, method=KM_CI_METHOD)
+            s, lo, hi = result.sf.evaluate(ks), band.low.evaluate(ks), band.high.evaluate(ks)
+        longest = times.max()
+        survival, low, high = [], [], []
+        for k, sv, lv, hv in zip(ks, s, lo, hi):
+            defined = k <= longest or sv == 0
+            if sv == 1:
+                lv = hv = 1.0
+            survival.append(_round4(sv) if defined else None)
+            low.append(_round4(lv) if defined else None)
+            high.append(_round4(hv) if defined else None)
+    return pd.DataFrame({"sessions": ks.astype(int), "survival": pd.Series(survival, dtype="object"),
+                         "ci_low": pd.Series(low, dtype="object"), "ci_high": pd.Series(high, dtype="object"),
+                         "at_risk": at_risk})
+
+
+def _round4(value: float) -> float | None:
+    return None if value is None or not np.isfinite(value) else round(float(value), 4)
+
+
+def retention_curve(con: duckdb.DuckDBPyConnection, settings: Settings, by: str | None = None) -> pd.DataFrame:
+    """Kaplan–Meier curve of staying in treatment (time = attended sessions, event = dropout),
+    overall (group 'all') or by clinician_id or intake_severity (band of the first PHQ-9; 'no PHQ-9'
+    for episodes without one, last).
+
+    Columns: group, sessions (1..20), survival, ci_low, ci_high, at_risk. Episodes in scope by
+    their clinician and site; the date range does not apply (active episodes have no end date).
+    """
+    return _retention_curve(con, _prepared(con, settings), by)
+
+
+def _retention_curve(con: duckdb.DuckDBPyConnection, params: dict[str, Any], by: str | None) -> pd.DataFrame:
+    if by is not None and by not in RETENTION_GROUPS:
+        raise WaypointError(f"retention cannot be grouped by {by!r}; choose clinician_id or intake_severity")
+    episodes = _retention_episodes(con, params)
+    if by is None:
+        groups = [("all", episodes)]
+    elif RETENTION_GROUPS[by] == "clinician_id":
+        groups = [(str(c), g) for c, g in episodes.groupby("clinician_id", sort=True)]
+    else:
+        labelled = episodes.assign(
+            group=episodes["intake_severity"].astype(object).where(episodes["intake_severity"].notna(), NO_INTAKE_PHQ9),
+            order=episodes["intake_severity_order"].astype(float).fillna(float("inf")))
+        groups = [(label, g) for (_, label), g in labelled.groupby(["order", "group"], sort=True)]
+    frames = [kaplan_meier(g["sessions"], g["dropout"]).assign(group=name) for name, g in groups]
+    columns = ["group", "sessions", "survival", "ci_low", "ci_high", "at_risk"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]
+
+
+# ---------------------------------------------------------------------------------------------
+# disengagement watch list
+# ---------------------------------------------------------------------------------------------
+def watch_list(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame:
+    """Active episodes with settings.consecutive_missed or more missed sessions (no-show or late
+    cancel) since their latest attended one, or no attended session for more than
+    settings.disengaged_days days.
+
+    Columns: patient_id, episode_id, clinician_id, last_attended_date, days_since_attended,
+    missed_in_a_row, next_booked_date (first 'scheduled' session after the as-of date, if any),
+    reasons. Longest without a session first.
+    """
+    return _watch_list(con, _prepared(con, settings))
+
+
+def _watch_list(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> pd.DataFrame:
+    return _query(con, "watch_list.sql", params)
+
+
+# ---------------------------------------------------------------------------------------------
+# capacity
+# ---------------------------------------------------------------------------------------------
+def remitted_attending(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame:
+    """Active episodes with scores: episode_id, patient_id, clinician_id, last_attended_date,
+    remitted_since (below caseness on every scale since), remitted_days, remitted_attending (1 when
+    below caseness for settings.remitted_weeks weeks or more and attended within
+    settings.disengaged_days days). settings.clinician_id filters by the episode's clinician."""
+    params = _prepared(con, settings)
+    frame = _remitted(con, params)
+    if settings.clinician_id is not None:
+        frame = frame[frame["clinician_id"] == settings.clinician_id].reset_index(drop=True)
+    return frame
+
+
+def _remitted(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> pd.DataFrame:
+    sql = read_sql("engagement/remitted.sql")
+    used = set(_PARAM_RE.findall(sql))
+    con.execute("CREATE OR REPLACE TEMP TABLE w_remitted AS " + sql, {k: params[k] for k in used})
+    return con.execute("SELECT * FROM w_remitted ORDER BY episode_id").df()
+
+
+def capacity(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame:
+    """Capacity by clinician on the as-of date: clinician_id, active_caseload, remitted_attending,
+    recent_sessions (attended, last settings.remitted_weeks weeks), recent_sessions_remitted,
+    remitted_share (of recent sessions taken by remitted patients still attending)."""
+    return _capacity(con, _prepared(con, settings))
+
+
+def _capacity(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> pd.DataFrame:
+    _remitted(con, params)
+    frame = _query(con, "capacity.sql", params)
+    frame["remitted_share"] = pd.Series(
+        [rate(int(k), int(n)) for k, n in zip(frame["recent_sessions_remitted"], frame["recent_sessions"])],
+        index=frame.index, dtype="object")
+    return frame
+
+
+def sessions_delivered(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame:
+    """Attended sessions per clinician per month: month (YYYY-MM), clinician_id,
+    attended_sessions, patients."""
+    return _query(con, "sessions_delivered.sql", _prepared(con, settings))
+
+
+# ---------------------------------------------------------------------------------------------
+# the report (`waypoint attendance`)
+# ---------------------------------------------------------------------------------------------
+def _plain(value: Any) -> Any:
+    """A JSON-ready Python value: dates as date, missing as None, numpy scalars as Python."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A frame as a list of JSON-ready dicts."""
+    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _by_clinician(attendance: pd.DataFrame, ends: pd.DataFrame) -> pd.DataFrame:
+    """Attendance (by the session's clinician) beside endings (by the episode's clinician)."""
+    merged = attendance[["clinician_id", *COUNTS]].merge(
+        ends[["clinician_id", "ended", "dropout"]], on="clinician_id", how="outer")
+    for col in (*COUNTS, "ended", "dropout"):
+        merged[col] = merged[col].fillna(0).astype("int64")
+    merged = _with_rates(merged.sort_values("clinician_id", kind="stable").reset_index(drop=True))
+    merged["dropout_rate"] = pd.Series([rate(int(k), int(n)) for k, n in zip(merged["dropout"], merged["ended"])],
+                                       index=merged.index, dtype="object")
+    return merged[["clinician_id", *COUNTS, "attendance_rate", "no_show_rate", "ended", "dropout", "dropout_rate"]]
+
+
+def attendance_report(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
+    """Everything `waypoint attendance` shows, JSON-ready.
+
+    Keys: as_of, overall (= the `attendance` object of `waypoint kpis`), by_clinician, retention
+    (overall curve, ``{sessions, survival, ci_low, ci_high}`` for 1..20), watch_list, and
+    by_month, by_weekday, by_hour, by_modality, by_site, by_session_number, frequency, intervals
+    (by session number), access, endings, dropout_funnel, retention_by_clinician,
+    retention_by_intake_severity, capacity, sessions_delivered.
+    """
+    as_of = prepare(con, settings)
+    params = _scope(settings, as_of)
+    attendance = _attendance_by(con, params, "clinician_id")
+    ends = _endings(con, params)
+    retention = _retention_curve(con, params, None)
+    intervals = _query(con, "intervals.sql", params)
+    report: dict[str, Any] = {
+        "as_of": as_of,
+        "overall": _overall(con, params),
+        "by_clinician": records(_by_clinician(attendance, ends)),
+        "retention": records(retention[["sessions", "survival", "ci_low", "ci_high"]]),
+        "watch_list": records(_watch_list(con, params)),
+    }
+    for dimension in DIMENSIONS[1:]:
+        report[f"by_{dimension}"] = records(_attendance_by(con, params, dimension))
+    report.update({
+        "frequency": records(_frequency(con, params)),
+        "intervals": records(interval_summary(intervals)),
+        "access": _access_waits(con, params),
+        "endings": _endings_overall(ends),
+        "dropout_funnel": records(_dropout_by_clinician(con, params, settings.small_number)),
+        "retention_by_clinician": records(_retention_curve(con, params, "clinician_id")),
+        "retention_by_intake_severity": records(_retention_curve(con, params, "intake_severity")),
+        "capacity": records(_capacity(con, params)),
+        "sessions_delivered": records(_query(con, "sessions_delivered.sql", params)),
+    })
+    return report

@@ -1,0 +1,28 @@
+-- Intervals between consecutive attended sessions (engagement issue, "Frequency"): one row per
+-- attended session after the first in its episode, with the days since the episode's previous
+-- attended session, so that tapering (weekly -> fortnightly -> monthly) shows by session number.
+-- cadence (Waypoint's bands, not a published standard): weekly <= 10 days, fortnightly 11-21,
+-- monthly 22-45, longer > 45.
+-- Scope: the episode's clinician ($clinician_id) and site ($site); $date_from / $date_to on the
+-- later session's date; NULL for all.
+WITH attended AS (
+    SELECT s.episode_id, s.patient_id, e.clinician_id, s.session_number, s.session_date,
+           lag(s.session_date) OVER (PARTITION BY s.episode_id ORDER BY s.session_number) AS previous_date
+    FROM w_sessions s
+    JOIN w_episodes e ON e.episode_id = s.episode_id
+    WHERE s.status = 'attended'
+      AND ($clinician_id IS NULL OR e.clinician_id = $clinician_id)
+      AND ($site IS NULL OR e.site = $site)
+)
+SELECT episode_id, patient_id, clinician_id, CAST(session_number AS INTEGER) AS session_number,
+       session_date, previous_date,
+       CAST(date_diff('day', previous_date, session_date) AS INTEGER) AS days_since_previous,
+       CASE WHEN date_diff('day', previous_date, session_date) <= 10 THEN 'weekly'
+            WHEN date_diff('day', previous_date, session_date) <= 21 THEN 'fortnightly'
+            WHEN date_diff('day', previous_date, session_date) <= 45 THEN 'monthly'
+            ELSE 'longer' END AS cadence
+FROM attended
+WHERE previous_date IS NOT NULL
+  AND ($date_from IS NULL OR session_date >= $date_from)
+  AND ($date_to IS NULL OR session_date <= $date_to)
+ORDER BY episode_id, session_number
