@@ -1,0 +1,501 @@
+"""Clinical outcomes: NHS Talking Therapies recovery and reliable change, Jacobson & Truax, trajectories,
+clinic trends, fair clinician comparison and data quality (outcomes issue).
+
+Every figure is defined by a file in ``sql/outcomes/`` (see :func:`sql_for`), run over the work tables
+of :func:`analytics.episodes.prepare`; scipy does the statistics (Wilson intervals, funnel limits,
+Poisson limits, Jacobson & Truax in :mod:`analytics.reliable_change`).
+
+Scope (``Settings``):
+
+- ``date_from`` / ``date_to``: every rate, and the counts ``ended``, ``finished_treatment``,
+  ``paired``, ``at_caseness``, ``recovered``, ``reliable_*`` and ``dropout``, are over the episodes
+  that ENDED in the range (trends are by month of episode end). ``episodes`` counts the episodes open
+  at some time in the range (first session on or before ``date_to``, latest session on or after
+  ``date_from``) and ``active`` those of them still active at the as-of date. Without a range,
+  episodes = active + ended.
+- ``clinician_id`` / ``site``: the episode's main clinician / site (w_episodes: most attended
+  sessions). :func:`clinician_comparison` ignores ``clinician_id`` (it compares all clinicians).
+- ``as_of``: the latest session that took place unless given; later sessions are ignored.
+"""
+from __future__ import annotations
+
+import math
+import re
+from datetime import date
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from . import episodes
+from .reliable_change import jacobson_truax, pre_post_effect_size
+from .scales import load_registry
+from .settings import Settings
+from .sqlfiles import read_sql
+from .stats import RATE_DECIMALS, add_rate_columns, funnel_frame, rate, wilson_interval
+
+EFFECT_SIZE_DECIMALS = 3  # outcomes issue: phq9_pre_post_d to 3 places
+
+# measure -> (numerator, denominator) among the counts of sql/outcomes/rate_counts.sql
+MEASURES: dict[str, tuple[str, str]] = {
+    "paired_completeness": ("paired", "finished_treatment"),
+    "recovery": ("recovered", "at_caseness"),
+    "reliable_improvement": ("reliable_improvement", "paired"),
+    "reliable_deterioration": ("reliable_deterioration", "paired"),
+    "reliable_recovery": ("reliable_recovery", "at_caseness"),
+    "dropout": ("dropout", "ended"),
+}
+FUNNEL_MEASURES = ("recovery", "reliable_improvement", "dropout")
+GROUPINGS = (None, "clinician_id", "site", "program")  # program = the episode's main modality
+
+KPI_KEYS = (
+    "as_of", "episodes", "active", "ended", "finished_treatment", "paired", "paired_completeness",
+    "at_caseness", "recovered", "recovery_rate", "reliable_improvement", "reliable_improvement_rate",
+    "reliable_deterioration", "reliable_deterioration_rate", "reliable_recovery", "reliable_recovery_rate",
+    "dropout", "dropout_rate", "phq9_pre_post_d", "attendance",
+)
+
+# the SQL behind each figure, in the order it runs (sql_for)
+_WORK_TABLES = ("episodes/w_sessions.sql", "episodes/w_episodes.sql", "episodes/w_scores.sql",
+                "outcomes/scale_pairs.sql", "outcomes/episode_outcomes.sql", "outcomes/outcome_scope.sql")
+_FIGURE_SQL: dict[str, tuple[str, ...]] = {
+    "episodes": ("outcomes/caseload.sql",),
+    "active": ("outcomes/caseload.sql",),
+    "rates": ("outcomes/rate_counts.sql",),
+    "phq9_pre_post_d": ("outcomes/jt_pairs.sql",),
+    "attendance": ("engagement/attendance.sql",),
+    "episode_outcomes": ("outcomes/jt_reference.sql", "outcomes/jt_pairs.sql"),
+    "trajectories": ("outcomes/jt_reference.sql", "outcomes/trajectories.sql"),
+    "clinician_comparison": ("outcomes/rate_counts.sql", "outcomes/case_mix.sql"),
+    "case_mix": ("outcomes/case_mix.sql",),
+    "data_quality": ("outcomes/data_quality.sql",),
+    "jt_summary": ("outcomes/jt_reference.sql", "outcomes/jt_pairs.sql"),
+}
+for _key in ("ended", "finished_treatment", "paired", "paired_completeness", "at_caseness", "recovered",
+             "recovery_rate", "reliable_improvement", "reliable_improvement_rate", "reliable_deterioration",
+             "reliable_deterioration_rate", "reliable_recovery", "reliable_recovery_rate", "dropout",
+             "dropout_rate", "rates_by_month"):
+    _FIGURE_SQL[_key] = ("outcomes/rate_counts.sql",)
+
+_PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_COMMENT_RE = re.compile(r"--[^\n]*")
+
+
+# ---------------------------------------------------------------------------------------------
+# running the SQL
+# ---------------------------------------------------------------------------------------------
+def _sql(name: str) -> tuple[str, set[str]]:
+    text = read_sql(f"outcomes/{name}")
+    return text, set(_PARAM_RE.findall(_COMMENT_RE.sub("", text)))
+
+
+def _query(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Run ``sql/outcomes/<name>`` with exactly the named parameters it uses."""
+    text, used = _sql(name)
+    params = params or {}
+    missing = used - set(params)
+    if missing:
+        raise KeyError(f"outcomes/{name} needs parameter(s) {', '.join(sorted(missing))}")
+    return con.execute(text, {k: params[k] for k in used}).df()
+
+
+def _build(con: duckdb.DuckDBPyConnection, table: str, name: str, params: dict[str, Any] | None = None) -> None:
+    text, used = _sql(name)
+    params = params or {}
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {text}", {k: params[k] for k in used})
+
+
+def _bands_frame() -> pd.DataFrame:
+    rows = [{"scale": s.id, "low": b.low, "high": b.high, "label": b.label}
+            for s in load_registry().values() for b in s.severity]
+    return pd.DataFrame(rows, columns=["scale", "low", "high", "label"])
+
+
+def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> date | None:
+    """Episode work tables (episodes.prepare) plus the outcome work tables for this connection:
+    scale_bands, w_scale_pairs, w_outcomes, w_jt_reference. Returns the as-of date (None: no data).
+
+    Re-derives episodes first when the configured gap differs from the one they were built with.
+    """
+    episodes.ensure_episodes(con, settings)
+    as_of = episodes.prepare(con, settings)
+    con.register("_scale_bands_df", _bands_frame())
+    con.execute("CREATE OR REPLACE TEMP TABLE scale_bands AS SELECT * FROM _scale_bands_df")
+    con.unregister("_scale_bands_df")
+    _build(con, "w_scale_pairs", "scale_pairs.sql")
+    _build(con, "w_outcomes", "episode_outcomes.sql")
+    _build(con, "w_jt_reference", "jt_reference.sql")
+    return as_of
+
+
+def _scope(con: duckdb.DuckDBPyConnection, settings: Settings, *, all_clinicians: bool = False) -> None:
+    _build(con, "w_outcome_scope", "outcome_scope.sql", {
+        "date_from": settings.date_from, "date_to": settings.date_to, "site": settings.site,
+        "clinician_id": None if all_clinicians else settings.clinician_id,
+    })
+
+
+def _prepared(con: duckdb.DuckDBPyConnection, settings: Settings, *, all_clinicians: bool = False) -> date | None:
+    as_of = prepare(con, settings)
+    _scope(con, settings, all_clinicians=all_clinicians)
+    return as_of
+
+
+# ---------------------------------------------------------------------------------------------
+# headline figures
+# ---------------------------------------------------------------------------------------------
+def _rate_counts(con: duckdb.DuckDBPyConnection, *, period: str, by: str | None) -> pd.DataFrame:
+    if by not in GROUPINGS:
+        raise ValueError(f"cannot group outcome rates by {by!r}; choose one of {', '.join(str(g) for g in GROUPINGS)}")
+    return _query(con, "rate_counts.sql", {"period": period, "by": by})
+
+
+def _effect_size(pre: pd.Series, post: pd.Series) -> float | None:
+    d = pre_post_effect_size(pre, post).d
+    return None if math.isnan(d) else round(d, EFFECT_SIZE_DECIMALS)
+
+
+def kpis(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
+    """The clinic's headline figures (`waypoint kpis`), JSON-ready, with exactly the keys of
+    :data:`KPI_KEYS`: counts as ints, rates as fractions rounded to 4 places (None when the
+    denominator is 0), ``as_of`` as YYYY-MM-DD (None: no data), ``phq9_pre_post_d`` to 3 places over
+    paired episodes (mean first - mean last over the sample SD of first; None with fewer than two),
+    and ``attendance`` = :func:`analytics.engagement.attendance_overall`. Scope: module docstring."""
+    as_of = _prepared(con, settings)
+    caseload = _query(con, "caseload.sql").iloc[0]
+    counts = _rate_counts(con, period="all", by=None)
+    row = {c: (int(counts[c].iloc[0]) if len(counts) else 0) for c in counts.columns if c not in ("period", "grp")}
+    pairs = _query(con, "jt_pairs.sql")
+    phq9 = pairs[(pairs["scale"] == "phq9") & (pairs["in_rates"] == 1) & (pairs["paired"] == 1)]
+
+    def r(measure: str) -> float | None:
+        num, den = MEASURES[measure]
+        return rate(row[num], row[den])
+
+    from .engagement import attendance_overall  # lazily: engagement imports the same foundation
+
+    result = {
+        "as_of": as_of.isoformat() if as_of else None,
+        "episodes": int(caseload["episodes"]),
+        "active": int(caseload["active"]),
+        "ended": row["ended"],
+        "finished_treatment": row["finished_treatment"],
+        "paired": row["paired"],
+        "paired_completeness": r("paired_completeness"),
+        "at_caseness": row["at_caseness"],
+        "recovered": row["recovered"],
+        "recovery_rate": r("recovery"),
+        "reliable_improvement": row["reliable_improvement"],
+        "reliable_improvement_rate": r("reliable_improvement"),
+        "reliable_deterioration": row["reliable_deterioration"],
+        "reliable_deterioration_rate": r("reliable_deterioration"),
+        "reliable_recovery": row["reliable_recovery"],
+        "reliable_recovery_rate": r("reliable_recovery"),
+        "dropout": row["dropout"],
+        "dropout_rate": r("dropout"),
+        "phq9_pre_post_d": _effect_size(phq9["first_score"], phq9["last_score"]),
+        "attendance": attendance_overall(con, settings),
+    }
+    assert tuple(result) == KPI_KEYS
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# one row per episode
+# ---------------------------------------------------------------------------------------------
+_INT_COLUMNS = ("ended", "lost_contact", "dropout", "sessions", "attended_sessions", "treatment_sessions",
+                "finished_treatment", "phq9_first", "phq9_last", "phq9_change", "phq9_scored_sessions",
+                "gad7_first", "gad7_last", "gad7_change", "gad7_scored_sessions", "paired", "at_caseness",
+                "recovered", "reliable_improvement", "reliable_deterioration", "reliable_recovery",
+                "in_rates", "in_range")
+_DATE_COLUMNS = ("start_date", "first_attended_date", "last_session_date", "last_attended_date", "end_date",
+                 "phq9_first_date", "phq9_last_date", "gad7_first_date", "gad7_last_date", "session_date")
+
+
+def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
+    """0/1 flags and scores as nullable integers, dates as datetime.date (ISO in CSV and JSON)."""
+    out = frame.copy()
+    for col in out.columns:
+        if col in _INT_COLUMNS:
+            out[col] = pd.array([None if pd.isna(v) else int(v) for v in out[col]], dtype="Int64")
+        elif col in _DATE_COLUMNS:
+            out[col] = pd.Series([None if pd.isna(v) else pd.Timestamp(v).date().isoformat() for v in out[col]],
+                                 index=out.index, dtype="object")
+    return out
+
+
+def _jt_categories(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.DataFrame:
+    """Per episode x scale: rc and Jacobson & Truax category against the clinic reference
+    (w_jt_reference: reference SD, registry reliability and cutoff)."""
+    reference = con.execute("SELECT * FROM w_jt_reference").df().set_index("scale")
+    parts = []
+    for scale, group in pairs.groupby("scale", sort=True):
+        if scale not in reference.index:
+            continue
+        ref = reference.loc[scale]
+        reliability = None if pd.isna(ref["reliability"]) else float(ref["reliability"])
+        cutoff = None if pd.isna(ref["cutoff"]) else float(ref["cutoff"])
+        sd = None if pd.isna(ref["reference_sd"]) else float(ref["reference_sd"])
+        if reliability is None or sd is None:
+            continue
+        result = jacobson_truax(
+            group["first_score"].astype(float), group["last_score"].astype(float),
+            reliability=reliability, sd=sd, cutoff=cutoff, higher_is_better=not bool(ref["higher_is_worse"]),
+            clinical_at_cutoff=bool(ref["caseness_at_cutoff"]) if ref["cutoff_source"] == "registry" else None,
+        )
+        parts.append(pd.DataFrame({
+            "episode_id": group["episode_id"].to_numpy(), "scale": scale,
+            "first_score": group["first_score"].to_numpy(), "last_score": group["last_score"].to_numpy(),
+            "in_rates": group["in_rates"].to_numpy(),
+            "rc": result["rc"].round(3).to_numpy(), "jt_category": result["category"].to_numpy(),
+            "harmed": result["harmed"].to_numpy(),
+        }))
+    columns = ["episode_id", "scale", "first_score", "last_score", "in_rates", "rc", "jt_category", "harmed"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
+def episode_outcomes(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame:
+    """One row per episode (`waypoint outcomes`): dates, ending, sessions, PHQ-9 and GAD-7 first/last/
+    change, paired, at_caseness, recovered, reliable improvement/deterioration/recovery (0/1; empty
+    where not applicable), intake band, in_rates (1: ended in the date range, so counted in the
+    rates), and for PHQ-9, GAD-7 and every other registry scale scored in the data, Jacobson & Truax
+    ``<scale>_rc`` and ``<scale>_jt_category`` (finished episodes with the scale scored at two or more
+    sessions; empty otherwise). Episodes: those open in the date range, of the clinician and site
+    asked for (module docstring)."""
+    _prepared(con, settings)
+    frame = con.execute(
+        "SELECT * FROM w_outcome_scope WHERE in_range = 1 ORDER BY start_date, episode_id"
+    ).df().drop(columns=["in_range"])
+    frame = _tidy(frame)
+    jt = _jt_categories(con, _query(con, "jt_pairs.sql"))
+    scored = set(con.execute("SELECT DISTINCT scale FROM w_scale_pairs").df()["scale"])
+    registry = load_registry()
+    for scale in [s for s in registry if s in scored or s in ("phq9", "gad7")]:
+        part = jt[jt["scale"] == scale].set_index("episode_id")
+        ids = frame["episode_id"]
+        if scale not in ("phq9", "gad7"):
+            pairs = con.execute(
+                "SELECT episode_id, first_score, last_score, scored_sessions FROM w_scale_pairs WHERE scale = ?", [scale]
+            ).df().set_index("episode_id")
+            for col in ("first_score", "last_score", "scored_sessions"):
+                values = [pairs[col].get(i) if i in pairs.index else None for i in ids]
+                frame[f"{scale}_{col.replace('_score', '')}"] = pd.array(
+                    [None if v is None or pd.isna(v) else int(v) for v in values], dtype="Int64")
+        frame[f"{scale}_rc"] = pd.array([part["rc"].get(i) if i in part.index else None for i in ids], dtype="Float64")
+        frame[f"{scale}_jt_category"] = pd.array(
+            [part["jt_category"].get(i) if i in part.index else None for i in ids], dtype="string")
+    return frame.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# trends
+# ---------------------------------------------------------------------------------------------
+def _long_rates(counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    rows = []
+    for _, row in counts.iterrows():
+        for measure, (num, den) in MEASURES.items():
+            rows.append({**{k: row[k] for k in keys}, "measure": measure,
+                         "numerator": int(row[num]), "denominator": int(row[den])})
+    frame = pd.DataFrame(rows, columns=[*keys, "measure", "numerator", "denominator"])
+    if frame.empty:
+        for col in ("rate", "ci_low", "ci_high"):
+            frame[col] = pd.Series(dtype="Float64")
+        return frame
+    frame["numerator"] = frame["numerator"].astype("int64")
+    frame["denominator"] = frame["denominator"].astype("int64")
+    return add_rate_columns(frame, "numerator", "denominator")
+
+
+def rates_by_month(con: duckdb.DuckDBPyConnection, settings: Settings, by: str | None = None) -> pd.DataFrame:
+    """Every outcome rate by month of episode end (YYYY-MM), optionally by clinician_id, site or
+    program (the episode's main modality). Long format: month, [by], measure (paired_completeness,
+    recovery, reliable_improvement, reliable_deterioration, reliable_recovery, dropout), numerator,
+    denominator, rate (4 places, NA when the denominator is 0), ci_low, ci_high (Wilson 95 %)."""
+    _prepared(con, settings)
+    counts = _rate_counts(con, period="month", by=by).rename(columns={"period": "month"})
+    keys = ["month"]
+    if by:
+        counts = counts.rename(columns={"grp": by})
+        keys.append(by)
+    return _long_rates(counts, keys)
+
+
+def rates(con: duckdb.DuckDBPyConnection, settings: Settings, by: str | None = None) -> pd.DataFrame:
+    """Every outcome rate over the whole date range of ``settings`` (episodes that ended in it),
+    optionally by clinician_id, site or program; same columns as :func:`rates_by_month` without month."""
+    _prepared(con, settings)
+    counts = _rate_counts(con, period="all", by=by)
+    keys = []
+    if by:
+        counts = counts.rename(columns={"grp": by})
+        keys.append(by)
+    return _long_rates(counts, keys)
+
+
+# ---------------------------------------------------------------------------------------------
+# clinicians compared fairly
+# ---------------------------------------------------------------------------------------------
+def _poisson_ratio_interval(observed: int, expected: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Exact (Garwood 1936) Poisson interval for observed / expected, as for a standardized ratio
+    (Breslow & Day 1987, Statistical Methods in Cancer Research II, ch. 2)."""
+    if not expected or expected <= 0:
+        return (math.nan, math.nan)
+    tail = (1.0 - confidence) / 2.0
+    low = sps.chi2.ppf(tail, 2 * observed) / 2.0 if observed > 0 else 0.0
+    high = sps.chi2.ppf(1.0 - tail, 2 * (observed + 1)) / 2.0
+    return (float(low) / expected, float(high) / expected)
+
+
+def case_mix(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame:
+    """Case-mix-adjusted recovery by clinician: cases (paired, at caseness), observed recoveries,
+    expected recoveries (the clinic-wide recovery rate of each case's intake PHQ-9 band, summed),
+    oe_ratio = observed / expected with an exact Poisson 95 % interval (oe_ci_low, oe_ci_high)."""
+    _prepared(con, settings, all_clinicians=True)
+    return _case_mix(con)
+
+
+def _case_mix(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    frame = _query(con, "case_mix.sql")
+    ratios, lows, highs = [], [], []
+    for o, e in zip(frame["observed"], frame["expected"]):
+        ratios.append(o / e if e else math.nan)
+        lo, hi = _poisson_ratio_interval(int(o), float(e))
+        lows.append(lo)
+        highs.append(hi)
+    frame["expected"] = frame["expected"].astype(float).round(RATE_DECIMALS)
+    frame["oe_ratio"] = np.round(ratios, RATE_DECIMALS) if ratios else []
+    frame["oe_ci_low"] = np.round(lows, RATE_DECIMALS) if lows else []
+    frame["oe_ci_high"] = np.round(highs, RATE_DECIMALS) if highs else []
+    return frame
+
+
+def clinician_comparison(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame:
+    """Funnel-plot data for recovery, reliable improvement and dropout: one row per clinician and
+    measure with numerator, denominator, rate, Wilson 95 % ci_low/ci_high, target (the clinic's rate),
+    binomial control limits for that number of cases (lower95, upper95, lower998, upper998;
+    Spiegelhalter 2005), signal, small (denominator below settings.small_number: read with care),
+    and for recovery the case-mix columns of :func:`case_mix` (expected, oe_ratio, oe_ci_low,
+    oe_ci_high). Every clinician is compared, whatever settings.clinician_id says."""
+    _prepared(con, settings, all_clinicians=True)
+    counts = _rate_counts(con, period="all", by="clinician_id").rename(columns={"grp": "clinician_id"})
+    mix = _case_mix(con).set_index("clinician_id")
+    parts = []
+    for measure in FUNNEL_MEASURES:
+        num, den = MEASURES[measure]
+        part = counts[["clinician_id", num, den]].rename(columns={num: "numerator", den: "denominator"})
+        part = funnel_frame(part, "numerator", "denominator")
+        part.insert(1, "measure", measure)
+        cis = [wilson_interval(int(k), int(n)) for k, n in zip(part["numerator"], part["denominator"])]
+        part["rate"] = [None if n == 0 else round(k / n, RATE_DECIMALS) for k, n in zip(part["numerator"], part["denominator"])]
+        part["ci_low"] = [None if lo is None else round(lo, RATE_DECIMALS) for lo, _ in cis]
+        part["ci_high"] = [None if hi is None else round(hi, RATE_DECIMALS) for _, hi in cis]
+        part["small"] = part["denominator"] < settings.small_number
+        for col in ("expected", "oe_ratio", "oe_ci_low", "oe_ci_high"):
+            part[col] = [mix[col].get(c, math.nan) if measure == "recovery" else math.nan for c in part["clinician_id"]]
+        parts.append(part)
+    columns = ["clinician_id", "measure", "numerator", "denominator", "rate", "ci_low", "ci_high", "target",
+               "lower95", "upper95", "lower998", "upper998", "signal", "small",
+               "expected", "oe_ratio", "oe_ci_low", "oe_ci_high"]
+    if not parts or counts.empty:
+        return pd.DataFrame(columns=columns)
+    out = pd.concat(parts, ignore_index=True)[columns]
+    for col in ("rate", "ci_low", "ci_high"):
+        out[col] = pd.array(out[col], dtype="Float64")
+    return out.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# data quality
+# ---------------------------------------------------------------------------------------------
+def data_quality(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame:
+    """Paired-data completeness (by the episode's clinician and month of end) and the share of
+    attended sessions with any score (by the session's clinician and month): measure, clinician_id,
+    month, numerator, denominator, rate, ci_low, ci_high (Wilson 95 %)."""
+    _prepared(con, settings)
+    frame = _query(con, "data_quality.sql", {
+        "clinician_id": settings.clinician_id, "site": settings.site,
+        "date_from": settings.date_from, "date_to": settings.date_to,
+    })
+    frame = frame.sort_values(["measure", "clinician_id", "month"], kind="stable").reset_index(drop=True)
+    return add_rate_columns(frame, "numerator", "denominator")
+
+
+# ---------------------------------------------------------------------------------------------
+# Jacobson & Truax by scale, trajectories
+# ---------------------------------------------------------------------------------------------
+def jt_summary(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame:
+    """Jacobson & Truax for every scale in the registry, over the finished episodes that ended in the
+    range with the scale scored at two or more sessions: reliability, reference_n / reference_sd
+    (the clinic reference sample, w_jt_reference), s_diff, rc_points, cutoff and cutoff_source,
+    n and the count per category (recovered, improved, unchanged, deteriorated; harmed is counted
+    within deteriorated as well), and the pre-post effect size d = (mean first - mean last) / SD of
+    first with its 95 % CI (Becker 1988; see reliable_change.pre_post_effect_size). For a scale
+    where higher is better (ORS), a negative d is an improvement."""
+    _prepared(con, settings)
+    reference = con.execute("SELECT * FROM w_jt_reference").df()
+    pairs = _query(con, "jt_pairs.sql")
+    pairs = pairs[pairs["in_rates"] == 1]
+    jt = _jt_categories(con, pairs)
+    rows = []
+    for _, ref in reference.iterrows():
+        scale = ref["scale"]
+        mine = pairs[pairs["scale"] == scale]
+        cats = jt[jt["scale"] == scale]
+        es = pre_post_effect_size(mine["first_score"].astype(float), mine["last_score"].astype(float))
+        row = {
+            "scale": scale, "name": ref["name"], "is_outcome": bool(ref["is_outcome"]),
+            "higher_is_worse": bool(ref["higher_is_worse"]), "reliability": ref["reliability"],
+            "reference_n": int(ref["reference_n"]), "reference_sd": ref["reference_sd"],
+            "s_diff": ref["s_diff"], "rc_points": ref["rc_points"], "cutoff": ref["cutoff"],
+            "cutoff_source": ref["cutoff_source"], "n": int(len(mine)),
+        }
+        for category in ("recovered", "improved", "unchanged", "deteriorated"):
+            row[category] = int((cats["jt_category"] == category).sum())
+        row["harmed"] = int(cats["harmed"].fillna(False).astype(bool).sum())
+        row.update({"mean_first": es.mean_pre, "mean_last": es.mean_post, "sd_first": es.sd_pre,
+                    "r_pre_post": es.r, "d": es.d, "d_ci_low": es.ci_low, "d_ci_high": es.ci_high})
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    for col in ("reliability", "reference_sd", "s_diff", "rc_points", "cutoff", "mean_first", "mean_last",
+                "sd_first", "r_pre_post", "d", "d_ci_low", "d_ci_high"):
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64").round(4)
+    return out
+
+
+def trajectories(con: duckdb.DuckDBPyConnection, settings: Settings, *, patient_id: str | None = None,
+                 episode_id: str | None = None) -> pd.DataFrame:
+    """Every score with its session number, weeks since the episode's start, change from the first
+    score, severity band and whether the change so far is reliable (published threshold, else Jacobson
+    & Truax): see sql/outcomes/trajectories.sql. Filtered by patient, episode, and the episode's main
+    clinician and site of ``settings``; not by the date range (a trajectory is shown whole)."""
+    prepare(con, settings)
+    frame = _query(con, "trajectories.sql", {
+        "patient_id": patient_id, "episode_id": episode_id,
+        "clinician_id": settings.clinician_id, "site": settings.site,
+    })
+    frame = _tidy(frame)
+    for col in ("session_number", "score", "first_score", "change_from_first"):
+        frame[col] = pd.array([None if pd.isna(v) else int(v) for v in frame[col]], dtype="Int64")
+    frame["reliable"] = pd.array([None if pd.isna(v) else bool(v) for v in frame["reliable"]], dtype="boolean")
+    return frame
+
+
+# ---------------------------------------------------------------------------------------------
+# the SQL behind a number
+# ---------------------------------------------------------------------------------------------
+def figure_names() -> list[str]:
+    """Names accepted by :func:`sql_for`."""
+    return sorted(_FIGURE_SQL)
+
+
+def sql_for(name: str) -> str:
+    """The SQL behind a figure (a `waypoint kpis` key, or episode_outcomes, rates_by_month,
+    trajectories, clinician_comparison, case_mix, data_quality, jt_summary): the work tables it reads,
+    then its own files, each headed by its path under sql/."""
+    if name not in _FIGURE_SQL:
+        raise KeyError(f"no SQL recorded for {name!r}; known: {', '.join(figure_names())}")
+    files = list(_WORK_TABLES) if _FIGURE_SQL[name] != ("engagement/attendance.sql",) else list(_WORK_TABLES[:1])
+    files += [f for f in _FIGURE_SQL[name] if f not in files]
+    return "\n\n".join(f"-- ==== sql/{f} ====\n{read_sql(f).rstrip()}" for f in files) + "\n"

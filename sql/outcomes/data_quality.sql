@@ -1,0 +1,33 @@
+-- Data quality by clinician and month (outcomes issue, "Data quality"): missing scores bias every
+-- rate, so both shares are shown with their counts.
+--   paired_completeness  episodes that ended in the range ($date_from .. $date_to) having finished
+--                        treatment: numerator paired, denominator finished treatment; by the
+--                        episode's main clinician and month (YYYY-MM) of its end.
+--   sessions_scored      attended sessions dated in the range: numerator those with any scale score
+--                        (w_scores), denominator attended sessions; by the session's clinician and
+--                        the month of the session. $clinician_id / $site (NULL for all) filter the
+--                        session's clinician and site.
+SELECT 'paired_completeness' AS measure, clinician_id, end_month AS month,
+       CAST(sum(paired) AS INTEGER) AS numerator,
+       CAST(count(*) AS INTEGER)    AS denominator
+FROM w_outcome_scope
+WHERE in_rates = 1 AND finished_treatment = 1
+GROUP BY clinician_id, end_month
+UNION ALL
+SELECT 'sessions_scored' AS measure, clinician_id, month,
+       CAST(sum(scored) AS INTEGER) AS numerator,
+       CAST(count(*) AS INTEGER)    AS denominator
+FROM (
+    SELECT s.clinician_id,
+           CAST(EXTRACT(YEAR FROM s.session_date) AS VARCHAR) || '-'
+               || lpad(CAST(EXTRACT(MONTH FROM s.session_date) AS VARCHAR), 2, '0') AS month,
+           CASE WHEN sc.session_key IS NOT NULL THEN 1 ELSE 0 END AS scored
+    FROM w_sessions s
+    LEFT JOIN (SELECT DISTINCT session_key FROM w_scores) sc ON sc.session_key = s.session_key
+    WHERE s.status = 'attended'
+      AND ($clinician_id IS NULL OR s.clinician_id = $clinician_id)
+      AND ($site IS NULL OR s.site = $site)
+      AND ($date_from IS NULL OR s.session_date >= $date_from)
+      AND ($date_to IS NULL OR s.session_date <= $date_to)
+) x
+GROUP BY clinician_id, month

@@ -1,0 +1,26 @@
+-- Work table w_scale_pairs: the first and last score of each scale in each episode
+-- (outcomes issue, "Scores and definitions").
+-- first: the score at the earliest attended session at which the scale was scored; last: at the
+-- latest one (sessions ordered by attended-session number: date, then time, then session key).
+-- scored_sessions: the number of different attended sessions at which the scale was scored; a
+-- pair (a change to measure) needs two or more. With one scored session first = last.
+-- Two scores of one scale at the same session (a session log and a measurement file) are ordered
+-- by measurement key, so the result is the same on every run.
+WITH ordered AS (
+    SELECT episode_id, scale, score, session_key, session_date, session_number,
+           row_number() OVER (PARTITION BY episode_id, scale
+                              ORDER BY session_number, measurement_key) AS rn_first,
+           row_number() OVER (PARTITION BY episode_id, scale
+                              ORDER BY session_number DESC, measurement_key DESC) AS rn_last
+    FROM w_scores
+)
+SELECT episode_id, scale,
+       CAST(count(DISTINCT session_key) AS INTEGER)                  AS scored_sessions,
+       max(CASE WHEN rn_first = 1 THEN score END)                    AS first_score,
+       max(CASE WHEN rn_first = 1 THEN session_date END)             AS first_date,
+       max(CASE WHEN rn_first = 1 THEN session_number END)           AS first_session,
+       max(CASE WHEN rn_last = 1 THEN score END)                     AS last_score,
+       max(CASE WHEN rn_last = 1 THEN session_date END)              AS last_date,
+       max(CASE WHEN rn_last = 1 THEN session_number END)            AS last_session
+FROM ordered
+GROUP BY episode_id, scale
