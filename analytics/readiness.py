@@ -1,0 +1,805 @@
+"""Termination readiness: one category per active episode, with the reasons behind it (readiness issue).
+
+Waypoint informs the conversation about ending or stepping down; it never decides. Every active
+episode gets the first category that applies, in the order of :data:`CATEGORIES`, and a list of
+reasons in plain words with the numbers and dates behind them.
+
+The facts come from ``sql/readiness/`` over the work tables of :func:`analytics.episodes.prepare`:
+
+- ``active_episodes.sql``  the active episodes in scope (clinician, site)
+- ``reliable_change.sql``  each scale's reliable-change threshold: the registry's, or for a scale
+  without one (WSAS, K10) derived with Jacobson & Truax (1991) from the clinic's first scores
+- ``episode_scores.sql``   the outcome-scale scores of those episodes, in order
+- ``scale_status.sql``     per episode and scale: first/latest score, caseness, reliable change,
+  the last scores' span and range, the severity band of the first score
+- ``expected_band.sql``    the expected recovery band (after Lambert) from the clinic's finished episodes
+- ``risk_items.sql``       the latest recorded risk item (PHQ-9 item 9, CORE-10 item 6)
+
+Python applies the category order, the Theil–Sen trend (scipy) and writes the reasons.
+
+Choices where the issue is silent (also in the README of the figure, the report and the tests):
+
+- Only outcome scales count (registry ``outcome``; the SRS alliance measure is not one).
+- A scale with no reliable-change threshold, neither published nor derivable, is left out of the
+  reliable-change rules (and of the "within the reliable change of each other" tests).
+- ``not_on_track`` checks every outcome scale with at least ``min_scored_sessions`` scores. The
+  expected band is used when the scale has severity bands and the cell has enough reference
+  episodes; otherwise the fallback rule, which is applied only to a scale that was at caseness at
+  the start (a 25 % fall is not expected from a score already in the healthy range). The fall is
+  measured toward the healthy end of the scale (for PHQ-9 and GAD-7, whose healthy end is 0, the
+  plain percentage fall from the first score).
+- ``ready_for_review`` needs every outcome scale scored in the episode to have its last three
+  scores stable below the cutoff; a scale scored fewer than three times holds it back (said so).
+- ``stuck``: a scale at caseness both at the start and at the latest score.
+- ``too_early``: no outcome scale has yet been scored at ``min_scored_sessions`` sessions.
+- ``maintenance`` needs at least one score (no scores at all: too_early).
+- Safety reads the patient's latest recorded risk item across all their episodes, straight from
+  ``measurements`` (not only scores at attended sessions): a risk answer is never dropped.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+import tomllib
+from dataclasses import dataclass, fields, replace
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
+
+import duckdb
+import pandas as pd
+from scipy import stats
+
+from .episodes import prepare
+from .errors import WaypointError
+from .scales import Scale, load_registry
+from .settings import Settings
+from .sqlfiles import read_sql
+
+BUILTIN_THRESHOLDS = Path(__file__).resolve().parent / "readiness.toml"
+_PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+# ---------------------------------------------------------------------------------------------
+# categories and thresholds
+# ---------------------------------------------------------------------------------------------
+class Category(NamedTuple):
+    id: str
+    label: str
+    description: str
+
+
+CATEGORIES: tuple[Category, ...] = (
+    Category("safety", "Safety",
+             "The latest recorded risk item (PHQ-9 item 9, CORE-10 item 6) is 1 or more: review risk first."),
+    Category("deteriorating", "Deteriorating",
+             "Reliably worse than at the start on at least one scale."),
+    Category("not_on_track", "Not on track",
+             "Behind the clinic's expected recovery for this starting severity and session "
+             "(without enough reference episodes: less than a 25 % fall after 6 sessions)."),
+    Category("ready_for_review", "Ready for review",
+             "Reliably improved and stable below the cutoff for 6 weeks or more: time to talk about "
+             "ending or stepping down."),
+    Category("improving", "Improving",
+             "Reliably improved, or scores falling, but not yet stable below the cutoff."),
+    Category("stuck", "Stuck",
+             "Six or more sessions, still at caseness, no movement: consider a change of approach "
+             "or a supervision review."),
+    Category("maintenance", "Maintenance",
+             "Not at caseness at the start: symptom scales are not the goal here; review goals."),
+    Category("too_early", "Too early", "Fewer than three scored sessions so far."),
+    Category("on_track", "On track", "None of the above: progressing as expected."),
+)
+CATEGORY_ORDER = {c.id: i for i, c in enumerate(CATEGORIES)}
+LABELS = {c.id: c.label for c in CATEGORIES}
+
+
+@dataclass(frozen=True)
+class ReadinessThresholds:
+    """The readiness rules' thresholds; sources beside each in analytics/readiness.toml."""
+
+    min_scored_sessions: int = 3          # too_early below this; not_on_track from this
+    expected_percentile: float = 90       # expected band: worse than this percentile (Lambert)
+    min_reference_episodes: int = 20      # ...when the cell has at least this many episodes
+    fallback_min_attended: int = 6        # fallback: this many attended sessions...
+    fallback_min_fall: float = 0.25       # ...and less than this fall from the first score
+    stable_scores: int = 3                # ready_for_review: the last three scores...
+    stable_min_weeks: float = 6           # ...spanning at least 6 weeks (Jakobsons 2007: ~8)
+    trend_scores: int = 4                 # improving: Theil-Sen over the last four scores
+    trend_confidence: float = 0.95        # ...with its 95 % interval below zero
+    stuck_min_attended: int = 6           # stuck: six or more attended sessions...
+    stuck_scores: int = 4                 # ...and the last four within the reliable change
+
+    def with_(self, **changes: Any) -> "ReadinessThresholds":
+        return _validated(replace(self, **changes), "thresholds")
+
+
+_COUNTS = ("min_scored_sessions", "min_reference_episodes", "fallback_min_attended", "stable_scores",
+           "trend_scores", "stuck_min_attended", "stuck_scores")
+
+
+def _validated(th: ReadinessThresholds, origin: str) -> ReadinessThresholds:
+    problems = []
+    for name in _COUNTS:
+        value = getattr(th, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            problems.append(f"{name} must be a whole number of at least 1 (got {value!r})")
+    for name in ("stable_scores", "trend_scores", "stuck_scores"):
+        if isinstance(getattr(th, name), int) and getattr(th, name) < 2:
+            problems.append(f"{name} must be at least 2 (got {getattr(th, name)!r})")
+    checks = (
+        ("expected_percentile", 50, 100, "a percentile above 50 and below 100"),
+        ("fallback_min_fall", 0, 1, "a fraction above 0 and below 1"),
+        ("trend_confidence", 0, 1, "a confidence level above 0 and below 1"),
+        ("stable_min_weeks", 0, math.inf, "a number of weeks above 0"),
+    )
+    for name, low, high, what in checks:
+        value = getattr(th, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low < value < high:
+            problems.append(f"{name} must be {what} (got {value!r})")
+    if problems:
+        raise WaypointError(f"{origin}: [readiness] " + "; ".join(problems))
+    return th
+
+
+def _read_readiness_table(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise WaypointError(f"{path}: not valid TOML ({exc})") from exc
+    table = data.get("readiness", {})
+    if not isinstance(table, dict):
+        raise WaypointError(f"{path}: [readiness] must be a table of thresholds")
+    known = {f.name for f in fields(ReadinessThresholds)}
+    unknown = set(table) - known
+    if unknown:
+        raise WaypointError(f"{path}: unknown [readiness] threshold(s) {', '.join(sorted(unknown))}; "
+                            f"known: {', '.join(sorted(known))}")
+    return table
+
+
+def load_thresholds(config: str | os.PathLike | None = None) -> ReadinessThresholds:
+    """The defaults (analytics/readiness.toml), then a clinic config's ``[readiness]`` table.
+
+    A config path that does not exist is ignored, as for the ``[settings]`` table.
+    """
+    values = _read_readiness_table(BUILTIN_THRESHOLDS)
+    origin = str(BUILTIN_THRESHOLDS)
+    if config is not None and Path(config).exists():
+        values.update(_read_readiness_table(Path(config)))
+        origin = str(config)
+    return _validated(ReadinessThresholds(**values), origin)
+
+
+def _thresholds(thresholds: ReadinessThresholds | None) -> ReadinessThresholds:
+    return thresholds if thresholds is not None else load_thresholds(os.environ.get("WAYPOINT_CONFIG"))
+
+
+# ---------------------------------------------------------------------------------------------
+# the facts, from SQL
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Point:
+    session_date: date
+    session_number: int
+    score: int
+
+
+@dataclass(frozen=True)
+class ScaleFacts:
+    """One outcome scale in one episode (a row of scale_status.sql plus its scores in order)."""
+
+    scale: str
+    name: str
+    higher_is_worse: bool
+    cutoff: float | None
+    caseness_at_cutoff: bool
+    n_scored: int
+    first_score: int
+    first_date: date
+    first_at_caseness: int
+    last_score: int
+    last_date: date
+    last_session_number: int
+    last_at_caseness: int
+    recent_n: int
+    recent_span_days: int
+    recent_range: int
+    recent_at_caseness: int
+    still_n: int
+    still_range: int
+    reliable_change: float | None
+    rc_source: str | None
+    reliability: float | None
+    baseline_n: int
+    baseline_sd: float | None
+    improvement: int
+    reliably_improved: int | None
+    reliably_worse: int | None
+    fall_fraction: float | None
+    severity_band: str | None
+    severity_low: int | None
+    severity_high: int | None
+    series: tuple[Point, ...] = ()
+
+    def last(self, k: int) -> tuple[Point, ...]:
+        return self.series[-k:]
+
+
+@dataclass(frozen=True)
+class RiskFacts:
+    scale: str
+    measure_date: date
+    risk_item: int
+    risk_threshold: int
+    item_score: int
+    flagged: int
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell of the expected recovery band."""
+
+    n_episodes: int
+    p10: float
+    p50: float
+    p90: float
+    p_upper: float
+    p_lower: float
+
+
+@dataclass(frozen=True)
+class EpisodeFacts:
+    episode_id: str
+    patient_id: str
+    clinician_id: str
+    last_session: date | None
+    attended_sessions: int
+    next_booked: date | None
+    scales: tuple[ScaleFacts, ...]
+    risks: tuple[RiskFacts, ...]
+
+
+def _run(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run ``sql/readiness/<name>`` with the named parameters it uses; rows as dicts (fully fetched)."""
+    sql = read_sql(f"readiness/{name}")
+    used = set(_PARAM_RE.findall(sql))
+    missing = used - set(params)
+    if missing:
+        raise KeyError(f"readiness/{name} needs parameter(s) {', '.join(sorted(missing))}")
+    cursor = con.execute(sql, {k: params[k] for k in used})
+    columns = [c[0] for c in cursor.description]
+    return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+
+def _create(con: duckdb.DuckDBPyConnection, table: str, name: str, params: dict[str, Any]) -> None:
+    sql = read_sql(f"readiness/{name}")
+    used = set(_PARAM_RE.findall(sql))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}", {k: params[k] for k in used})
+
+
+def _register_bands(con: duckdb.DuckDBPyConnection) -> None:
+    """The registry's severity bands as the temp table readiness_bands."""
+    con.execute("CREATE OR REPLACE TEMP TABLE readiness_bands "
+                "(scale VARCHAR, band_order INTEGER, low INTEGER, high INTEGER, label VARCHAR)")
+    rows = [(s.id, i, b.low, b.high, b.label)
+            for s in load_registry().values() for i, b in enumerate(s.severity, start=1)]
+    if rows:
+        con.executemany("INSERT INTO readiness_bands VALUES (?, ?, ?, ?, ?)", rows)
+
+
+def _params(settings: Settings, th: ReadinessThresholds, as_of: date | None) -> dict[str, Any]:
+    return {
+        "as_of": as_of,
+        "clinician_id": settings.clinician_id,
+        "site": settings.site,
+        "stable_scores": th.stable_scores,
+        "stuck_scores": th.stuck_scores,
+        "upper_percentile": th.expected_percentile / 100.0,
+        "lower_percentile": 1.0 - th.expected_percentile / 100.0,
+    }
+
+
+def _prepare_reference(con: duckdb.DuckDBPyConnection, settings: Settings) -> date | None:
+    as_of = prepare(con, settings)
+    _register_bands(con)
+    _create(con, "readiness_rc", "reliable_change.sql", {})
+    return as_of
+
+
+def _cells(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> dict[tuple[str, str, int], Cell]:
+    return {
+        (r["scale"], r["severity_band"], r["session_number"]):
+            Cell(r["n_episodes"], r["p10"], r["p50"], r["p90"], r["p_upper"], r["p_lower"])
+        for r in _run(con, "expected_band.sql", params)
+    }
+
+
+def _scale_order() -> dict[str, int]:
+    return {sid: i for i, sid in enumerate(load_registry())}
+
+
+def _facts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[EpisodeFacts]:
+    _create(con, "readiness_active", "active_episodes.sql", params)
+    _create(con, "readiness_scores", "episode_scores.sql", params)
+    series: dict[tuple[str, str], list[Point]] = {}
+    for r in con.execute("SELECT episode_id, scale, session_date, session_number, score "
+                         "FROM readiness_scores ORDER BY episode_id, scale, seq").fetchall():
+        series.setdefault((r[0], r[1]), []).append(Point(r[2], int(r[3]), int(r[4])))
+    wanted = {f.name for f in fields(ScaleFacts)} - {"series"}
+    order = _scale_order()
+    scales: dict[str, list[ScaleFacts]] = {}
+    for r in _run(con, "scale_status.sql", params):
+        values = {k: r[k] for k in wanted}
+        values["series"] = tuple(series[(r["episode_id"], r["scale"])])
+        scales.setdefault(r["episode_id"], []).append(ScaleFacts(**values))
+    risks: dict[str, list[RiskFacts]] = {}
+    for r in _run(con, "risk_items.sql", params):
+        risks.setdefault(r["episode_id"], []).append(RiskFacts(
+            r["scale"], r["measure_date"], int(r["risk_item"]), int(r["risk_threshold"]),
+            int(r["item_score"]), int(r["flagged"])))
+    episodes = []
+    for r in _run(con, "active_episodes.sql", params):
+        eid = r["episode_id"]
+        episodes.append(EpisodeFacts(
+            eid, r["patient_id"], r["clinician_id"], r["last_session"], int(r["attended_sessions"] or 0),
+            r["next_booked"],
+            tuple(sorted(scales.get(eid, []), key=lambda s: order.get(s.scale, len(order)))),
+            tuple(sorted(risks.get(eid, []), key=lambda x: order.get(x.scale, len(order)))),
+        ))
+    return episodes
+
+
+# ---------------------------------------------------------------------------------------------
+# words
+# ---------------------------------------------------------------------------------------------
+def fmt_date(value: date) -> str:
+    """3 Feb 2025."""
+    return f"{value.day} {value:%b %Y}"
+
+
+def fmt_num(value: float, decimals: int = 1) -> str:
+    """18, 15.2, -0.5 as −0.5 (whole numbers without decimals)."""
+    rounded = round(float(value), decimals)
+    text = str(int(rounded)) if rounded == int(rounded) else f"{rounded:.{decimals}f}"
+    return text.replace("-", "−")
+
+
+def fmt_weeks(days: int) -> str:
+    weeks = days / 7
+    return "1 week" if weeks == 1 else f"{fmt_num(weeks)} weeks"
+
+
+def fmt_pct(fraction: float) -> str:
+    return f"{fmt_num(fraction * 100)} %"
+
+
+def _points(n: float) -> str:
+    return f"{fmt_num(n)} point" + ("" if n == 1 else "s")
+
+
+def _scores(points: tuple[Point, ...]) -> str:
+    return ", ".join(str(p.score) for p in points)
+
+
+def _span(points: tuple[Point, ...]) -> str:
+    return f"{fmt_date(points[0].session_date)} – {fmt_date(points[-1].session_date)}"
+
+
+def _change(sc: ScaleFacts) -> str:
+    """'PHQ-9 18 → 6 since 3 Feb 2025'."""
+    if sc.n_scored < 2:
+        return f"{sc.name} {sc.first_score} on {fmt_date(sc.first_date)} (one score so far)"
+    return f"{sc.name} {sc.first_score} → {sc.last_score} since {fmt_date(sc.first_date)}"
+
+
+def _rc(sc: ScaleFacts) -> str:
+    """How the reliable-change threshold was arrived at."""
+    if sc.rc_source == "derived":
+        return (f"{fmt_num(sc.reliable_change)}, derived for this clinic with Jacobson & Truax from the SD "
+                f"{fmt_num(sc.baseline_sd)} of {sc.baseline_n} first scores and reliability {sc.reliability:g}")
+    return fmt_num(sc.reliable_change)
+
+
+def _cutoff(sc: ScaleFacts) -> str:
+    return fmt_num(sc.cutoff)
+
+
+def _healthy_side(sc: ScaleFacts) -> str:
+    """Where a non-clinical score lies, e.g. 'below the cutoff of 10' (PHQ-9), 'at or above the cutoff of 25' (ORS)."""
+    if sc.higher_is_worse:
+        side = "below" if sc.caseness_at_cutoff else "at or below"
+    else:
+        side = "above" if sc.caseness_at_cutoff else "at or above"
+    return f"{side} the cutoff of {_cutoff(sc)}"
+
+
+def _worse_word(sc: ScaleFacts) -> str:
+    return "above" if sc.higher_is_worse else "below"
+
+
+RISK_ITEM_WORDS = {
+    # Kroenke, Spitzer & Williams (2001): PHQ-9 item 9.
+    "phq9": "thoughts of being better off dead or of hurting oneself",
+    # Barkham et al. (2013): CORE-10 item 6.
+    "core10": "made plans to end one's life",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# the rules, in order: each returns its reasons when it applies, else None
+# ---------------------------------------------------------------------------------------------
+Rule = Callable[[EpisodeFacts, dict, ReadinessThresholds], "list[str] | None"]
+
+
+def _has_rc(sc: ScaleFacts) -> bool:
+    return sc.reliable_change is not None
+
+
+def rule_safety(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds) -> list[str] | None:
+    reasons = []
+    for r in ep.risks:
+        if r.flagged:
+            name = load_registry()[r.scale].name if r.scale in load_registry() else r.scale
+            about = RISK_ITEM_WORDS.get(r.scale)
+            reasons.append(
+                f"{name} item {r.risk_item}{f' ({about})' if about else ''} was {r.item_score} on "
+                f"{fmt_date(r.measure_date)}, the latest time it was recorded; {r.risk_threshold} or more "
+                "calls for a risk review.")
+    return reasons or None
+
+
+def rule_deteriorating(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds) -> list[str] | None:
+    reasons = [
+        f"{_change(sc)} (latest {fmt_date(sc.last_date)}): {_points(-sc.improvement)} worse, reliably worse "
+        f"(a change of {_rc(sc)} or more is reliable)."
+        for sc in ep.scales if sc.reliably_worse
+    ]
+    if not reasons:
+        return None
+    return reasons + ["Worth reviewing the formulation and the plan with the patient, and in supervision."]
+
+
+class TrackCheck(NamedTuple):
+    rule: str | None      # 'band', 'fallback' or None (not judged)
+    off_track: bool
+    text: str
+
+
+def track_check(sc: ScaleFacts, ep: EpisodeFacts, cells: dict, th: ReadinessThresholds) -> TrackCheck:
+    """Is this scale's latest score behind the expected recovery (band, else the fallback rule)?"""
+    if sc.n_scored < th.min_scored_sessions:
+        return TrackCheck(None, False, f"{_change(sc)}: {sc.n_scored} scored sessions, too few to judge.")
+    k = sc.last_session_number
+    pct = fmt_num(th.expected_percentile if sc.higher_is_worse else 100 - th.expected_percentile)
+    cell = cells.get((sc.scale, sc.severity_band, k)) if sc.severity_band else None
+    if cell is not None and cell.n_episodes >= th.min_reference_episodes:
+        edge = cell.p_upper if sc.higher_is_worse else cell.p_lower
+        off = sc.last_score > edge if sc.higher_is_worse else sc.last_score < edge
+        where = (f"the {pct}th percentile at session {k} is {fmt_num(edge)} among the clinic's "
+                 f"{cell.n_episodes} finished episodes that started {sc.severity_band} "
+                 f"({sc.name} {sc.severity_low}–{sc.severity_high})")
+        if off:
+            text = (f"{_change(sc)}: {sc.last_score} at session {k} ({fmt_date(sc.last_date)}) is "
+                    f"{_worse_word(sc)} the expected range; {where}.")
+        else:
+            text = f"{_change(sc)}: {sc.last_score} at session {k} is within the expected range; {where}."
+        return TrackCheck("band", off, text)
+    if not sc.severity_band:
+        why = f"{sc.name} has no severity bands, so no expected band"
+    elif cell is None:
+        why = (f"no finished episodes at this clinic that started {sc.severity_band} have a {sc.name} "
+               f"score at session {k}; the expected band needs {th.min_reference_episodes}")
+    else:
+        why = (f"only {cell.n_episodes} finished episodes at this clinic that started {sc.severity_band} "
+               f"have a {sc.name} score at session {k}; the expected band needs {th.min_reference_episodes}")
+    if not sc.first_at_caseness or sc.fall_fraction is None:
+        return TrackCheck(None, False, f"{_change(sc)}: started {_healthy_side(sc)}, so no fall is expected ({why}).")
+    fall = sc.fall_fraction
+    moved = f"a {fmt_pct(fall)} fall" if fall >= 0 else f"a {fmt_pct(-fall)} rise"
+    if not sc.higher_is_worse:
+        moved = (f"{fmt_pct(fall)} of the way to the top of the scale" if fall >= 0
+                 else f"{fmt_pct(-fall)} further from the top of the scale")
+    want = fmt_pct(th.fallback_min_fall)
+    if ep.attended_sessions < th.fallback_min_attended:
+        return TrackCheck("fallback", False,
+                          f"{_change(sc)}: {moved} after {ep.attended_sessions} attended sessions; the "
+                          f"{want} rule applies from {th.fallback_min_attended} ({why}).")
+    off = fall < th.fallback_min_fall
+    verdict = f"less than the {want} expected by now" if off else f"at least the {want} expected by now"
+    return TrackCheck("fallback", off,
+                      f"{_change(sc)}: {moved} after {ep.attended_sessions} attended sessions, {verdict} ({why}).")
+
+
+def rule_not_on_track(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds) -> list[str] | None:
+    reasons = [c.text for c in (track_check(sc, ep, cells, th) for sc in ep.scales) if c.off_track]
+    if not reasons:
+        return None
+    return reasons + ["Progress is slower than expected: worth discussing with the patient and in supervision "
+                      "(feedback on not-on-track progress helps most; Lambert)."]
+
+
+def stability_gap(sc: ScaleFacts, th: ReadinessThresholds) -> str | None:
+    """Why this scale is not (yet) stable below its cutoff; None when it is."""
+    k = th.stable_scores
+    if sc.n_scored < k:
+        return f"{sc.name} has {sc.n_scored} score{'s' if sc.n_scored != 1 else ''}; {k} are needed to judge stability"
+    recent = sc.last(k)
+    if sc.recent_at_caseness:
+        return f"the last {k} {sc.name} scores ({_scores(recent)}) are not all {_healthy_side(sc)}"
+    if sc.recent_span_days < th.stable_min_weeks * 7:
+        return (f"the last {k} {sc.name} scores span {fmt_weeks(sc.recent_span_days)} "
+                f"({_span(recent)}), less than {fmt_num(th.stable_min_weeks)} weeks")
+    if _has_rc(sc) and sc.recent_range >= sc.reliable_change:
+        return (f"the last {k} {sc.name} scores ({_scores(recent)}) differ by {_points(sc.recent_range)}, "
+                f"as much as the reliable change of {_rc(sc)}")
+    return None
+
+
+def _at_caseness_at_start(ep: EpisodeFacts) -> bool:
+    return any(sc.first_at_caseness for sc in ep.scales)
+
+
+def _improved(sc: ScaleFacts) -> str:
+    return f"reliably improved: {_points(sc.improvement)}, the reliable change being {_rc(sc)}"
+
+
+def rule_ready_for_review(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds) -> list[str] | None:
+    if not _at_caseness_at_start(ep):
+        return None
+    if not any(sc.reliably_improved for sc in ep.scales) or any(sc.reliably_worse for sc in ep.scales):
+        return None
+    if any(stability_gap(sc, th) for sc in ep.scales):
+        return None
+    k = th.stable_scores
+    reasons = []
+    for sc in ep.scales:
+        recent = sc.last(k)
+        improved = f" ({_improved(sc)})" if sc.reliably_improved else ""
+        within = (f" and within {_points(sc.recent_range)} of each other" if _has_rc(sc)
+                  else " (no reliable-change threshold for this scale, so its stability is not tested)")
+        reasons.append(f"{_change(sc)}{improved}; the last {k} scores {_scores(recent)} over "
+                       f"{fmt_weeks(sc.recent_span_days)} ({_span(recent)}), all {_healthy_side(sc)}{within}.")
+    reasons.append(f"Stable below the cutoff for at least {fmt_num(th.stable_min_weeks)} weeks: time to talk "
+                   "about ending or stepping down.")
+    return reasons
+
+
+class Trend(NamedTuple):
+    slope: float
+    low: float
+    high: float
+    points: tuple[Point, ...]
+
+
+def theil_sen(points: tuple[Point, ...], confidence: float) -> Trend | None:
+    """Theil–Sen slope in points per week over these scores (x = weeks since the first of them),
+    with its confidence interval (scipy.stats.theilslopes). None with fewer than two distinct dates."""
+    if len(points) < 2 or len({p.session_date for p in points}) < 2:
+        return None
+    x = [(p.session_date - points[0].session_date).days / 7 for p in points]
+    y = [p.score for p in points]
+    result = stats.theilslopes(y, x, alpha=confidence)
+    return Trend(float(result.slope), float(result.low_slope), float(result.high_slope), points)
+
+
+def improving_trend(sc: ScaleFacts, th: ReadinessThresholds) -> Trend | None:
+    """The last trend_scores scores' Theil–Sen trend when its interval lies wholly on the improving side."""
+    if sc.n_scored < th.trend_scores:
+        return None
+    trend = theil_sen(sc.last(th.trend_scores), th.trend_confidence)
+    if trend is None:
+        return None
+    improving = trend.high < 0 if sc.higher_is_worse else trend.low > 0
+    return trend if improving else None
+
+
+def rule_improving(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds) -> list[str] | None:
+    reasons = []
+    conf = fmt_pct(th.trend_confidence)
+    for sc in ep.scales:
+        if sc.reliably_improved:
+            reasons.append(f"{_change(sc)}: {_improved(sc)}.")
+        trend = improving_trend(sc, th)
+        if trend is not None:
+            verb = "fall" if sc.higher_is_worse else "rise"
+            reasons.append(
+                f"The last {len(trend.points)} {sc.name} scores {_scores(trend.points)} ({_span(trend.points)}) "
+                f"{verb} by {_points(abs(trend.slope))} a week (Theil–Sen slope; {conf} interval "
+                f"{fmt_num(trend.low)} to {fmt_num(trend.high)} points a week).")
+    if not reasons:
+        return None
+    gaps = [g for g in (stability_gap(sc, th) for sc in ep.scales) if g]
+    if gaps:
+        reasons.append(f"Not yet stable below the cutoff: {'; '.join(gaps)}.")
+    elif not _at_caseness_at_start(ep):
+        reasons.append("Started below the cutoff on every scale.")
+    return reasons
+
+
+def rule_stuck(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds) -> list[str] | None:
+    if ep.attended_sessions < th.stuck_min_attended:
+        return None
+    k = th.stuck_scores
+    reasons = []
+    for sc in ep.scales:
+        if (sc.first_at_caseness and sc.last_at_caseness and sc.n_scored >= k and _has_rc(sc)
+                and sc.still_range < sc.reliable_change):
+            recent = sc.last(k)
+            reasons.append(
+                f"{ep.attended_sessions} attended sessions; {sc.name} still at caseness ({sc.first_score} → "
+                f"{sc.last_score} since {fmt_date(sc.first_date)}, cutoff {_cutoff(sc)}); the last {k} scores "
+                f"{_scores(recent)} ({_span(recent)}) lie within {_points(sc.still_range)} of each other, "
+                f"less than the reliable change of {_rc(sc)}: no movement.")
+    if not reasons:
+        return None
+    return reasons + ["Consider a change of approach or a supervision review."]
+
+
+def rule_maintenance(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds) -> list[str] | None:
+    if not ep.scales or _at_caseness_at_start(ep):
+        return None
+    firsts = ", ".join(f"{sc.name} {sc.first_score} on {fmt_date(sc.first_date)} ({_healthy_side(sc)})"
+                       for sc in ep.scales)
+    return [f"Not at caseness at the start: {firsts}.",
+            "Symptom scales are not the goal here; review goals with the patient."]
+
+
+def rule_too_early(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds) -> list[str] | None:
+    most = max((sc.n_scored for sc in ep.scales), default=0)
+    if most >= th.min_scored_sessions:
+        return None
+    if not ep.scales:
+        return [f"No outcome scores yet in this episode ({ep.attended_sessions} attended sessions); progress is "
+                f"judged from {th.min_scored_sessions} scored sessions."]
+    so_far = "; ".join(
+        f"{_change(sc)}" + (f" (latest {fmt_date(sc.last_date)})" if sc.n_scored > 1 else "") for sc in ep.scales)
+    return [f"{most} scored session{'s' if most != 1 else ''} so far ({so_far}); progress is judged from "
+            f"{th.min_scored_sessions}."]
+
+
+def rule_on_track(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds) -> list[str]:
+    return [track_check(sc, ep, cells, th).text for sc in ep.scales] or ["Nothing flagged."]
+
+
+RULES: tuple[tuple[str, Rule], ...] = (
+    ("safety", rule_safety),
+    ("deteriorating", rule_deteriorating),
+    ("not_on_track", rule_not_on_track),
+    ("ready_for_review", rule_ready_for_review),
+    ("improving", rule_improving),
+    ("stuck", rule_stuck),
+    ("maintenance", rule_maintenance),
+    ("too_early", rule_too_early),
+    ("on_track", rule_on_track),
+)
+assert tuple(c for c, _ in RULES) == tuple(c.id for c in CATEGORIES)
+
+
+def classify(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds, *, skip: tuple[str, ...] = ()) -> tuple[str, list[str]]:
+    """The first category that applies, and its reasons."""
+    for category, rule in RULES:
+        if category in skip:
+            continue
+        reasons = rule(ep, cells, th)
+        if reasons is not None:
+            return category, reasons
+    raise AssertionError("on_track always applies")
+
+
+# ---------------------------------------------------------------------------------------------
+# public API
+# ---------------------------------------------------------------------------------------------
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _record(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds) -> dict[str, Any]:
+    category, reasons = classify(ep, cells, th)
+    other = None
+    if category == "safety":
+        other, other_reasons = classify(ep, cells, th, skip=("safety",))
+        reasons = reasons + [f"Apart from risk: {LABELS[other]}."] + other_reasons
+    return {
+        "patient_id": ep.patient_id,
+        "episode_id": ep.episode_id,
+        "clinician_id": ep.clinician_id,
+        "category": category,
+        "reasons": reasons,
+        "last_session": _iso(ep.last_session),
+        "attended_sessions": ep.attended_sessions,
+        "first_scores": {sc.scale: int(sc.first_score) for sc in ep.scales},
+        "last_scores": {sc.scale: int(sc.last_score) for sc in ep.scales},
+        # extras
+        "label": LABELS[category],
+        "other_category": other,
+        "severity": {sc.scale: sc.severity_band for sc in ep.scales if sc.severity_band},
+        "next_booked": _iso(ep.next_booked),
+        "risk_items": {r.scale: {"item": r.risk_item, "score": r.item_score, "date": _iso(r.measure_date)}
+                       for r in ep.risks},
+        "series": {sc.scale: [{"date": _iso(p.session_date), "session_number": p.session_number, "score": p.score}
+                              for p in sc.series] for sc in ep.scales},
+    }
+
+
+def _sort_key(record: dict[str, Any]) -> tuple:
+    return (CATEGORY_ORDER[record["category"]], record["clinician_id"] or "", record["patient_id"],
+            record["episode_id"])
+
+
+def readiness(con: duckdb.DuckDBPyConnection, settings: Settings,
+              thresholds: ReadinessThresholds | None = None) -> list[dict[str, Any]]:
+    """One JSON-ready record per active episode in scope, safety first, then in category order.
+
+    Keys: patient_id, episode_id, clinician_id, category, reasons (list of str), last_session (ISO
+    date or None), attended_sessions, first_scores, last_scores (by scale id); extras: label,
+    other_category (for safety: the category that applies apart from risk), severity (band of the
+    first score by scale), next_booked, risk_items, series (scores by scale, in order).
+    """
+    th = _thresholds(thresholds)
+    as_of = _prepare_reference(con, settings)
+    params = _params(settings, th, as_of)
+    cells = _cells(con, params)
+    records = [_record(ep, cells, th) for ep in _facts(con, params)]
+    return sorted(records, key=_sort_key)
+
+
+TABLE_COLUMNS = ("patient", "clinician", "category", "last session", "first → last", "reason")
+
+
+def as_table(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """For ``--format table``: patient, clinician, category, last session, first → last scores, the first reason."""
+    names = {sid: s.name for sid, s in load_registry().items()}
+    rows = []
+    for r in records:
+        scores = ", ".join(f"{names.get(sid, sid)} {first}→{r['last_scores'][sid]}"
+                           for sid, first in r["first_scores"].items())
+        rows.append({
+            "patient": r["patient_id"],
+            "clinician": r["clinician_id"],
+            "category": LABELS.get(r["category"], r["category"]),
+            "last session": fmt_date(date.fromisoformat(r["last_session"])) if r["last_session"] else "",
+            "first → last": scores,
+            "reason": r["reasons"][0] if r["reasons"] else "",
+        })
+    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+
+
+def readiness_frame(con: duckdb.DuckDBPyConnection, settings: Settings,
+                    thresholds: ReadinessThresholds | None = None) -> pd.DataFrame:
+    """The records as a DataFrame for the dashboard: the record's keys, plus category_order and
+    reason (the first); last_session and next_booked as datetimes."""
+    records = readiness(con, settings, thresholds)
+    columns = ["patient_id", "episode_id", "clinician_id", "category", "label", "category_order", "reason",
+               "reasons", "last_session", "attended_sessions", "next_booked", "first_scores", "last_scores",
+               "other_category", "severity", "risk_items", "series"]
+    frame = pd.DataFrame(
+        [{**r, "category_order": CATEGORY_ORDER[r["category"]], "reason": r["reasons"][0]} for r in records],
+        columns=columns)
+    for col in ("last_session", "next_booked"):
+        frame[col] = pd.to_datetime(frame[col])
+    return frame
+
+
+BAND_COLUMNS = ["scale", "severity_band", "session_number", "n_episodes", "p10", "p50", "p90"]
+
+
+def expected_band(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str = "phq9",
+                  thresholds: ReadinessThresholds | None = None) -> pd.DataFrame:
+    """The expected recovery band of one scale: by severity band of the first score (in the
+    registry's order) and attended-session number, over the clinic's finished episodes.
+
+    Every cell is returned with its n_episodes; readiness uses a cell only when n_episodes is at
+    least ``min_reference_episodes`` (20), so a chart should draw only those.
+    """
+    registry = load_registry()
+    if scale not in registry:
+        raise WaypointError(f"unknown scale {scale!r}; known: {', '.join(registry)}")
+    th = _thresholds(thresholds)
+    as_of = _prepare_reference(con, settings)
+    rows = [r for r in _run(con, "expected_band.sql", _params(settings, th, as_of)) if r["scale"] == scale]
+    frame = pd.DataFrame(rows, columns=BAND_COLUMNS + ["band_order"])
+    frame = frame.sort_values(["band_order", "session_number"], kind="stable")[BAND_COLUMNS]
+    return frame.reset_index(drop=True)

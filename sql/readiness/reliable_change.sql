@@ -1,0 +1,36 @@
+-- Reliable-change threshold of each scale, in points (readiness issue).
+-- published: the registry's threshold (NHS Talking Therapies: PHQ-9 6, GAD-7 4; others in
+--            analytics/scales.toml with their sources). A change of exactly it is reliable.
+-- derived:   for a scale without one (WSAS, K10), Jacobson & Truax (1991):
+--            RC points = 1.96 * sqrt(2) * SD * sqrt(1 - r), with SD the sample SD (n - 1) of the
+--            first score of that scale in each of the clinic's episodes (every episode in
+--            w_episodes, any clinician, ended or not) and r the registry's reliability.
+-- NULL:      no reliability, fewer than 2 episodes with the scale, or SD 0: the scale is then left
+--            out of every reliable-change rule (the readiness reasons say so).
+WITH firsts AS (
+    SELECT scale, score
+    FROM (
+        SELECT scale, score,
+               row_number() OVER (PARTITION BY episode_id, scale ORDER BY session_number, measurement_key) AS rn
+        FROM w_scores
+    ) f
+    WHERE rn = 1
+),
+spread AS (
+    SELECT scale, count(*) AS baseline_n, stddev_samp(score) AS baseline_sd
+    FROM firsts
+    GROUP BY scale
+)
+SELECT r.scale,
+       CASE WHEN r.reliable_change IS NOT NULL THEN r.reliable_change
+            WHEN r.reliability IS NOT NULL AND s.baseline_n >= 2 AND s.baseline_sd > 0
+            THEN 1.96 * sqrt(2.0) * s.baseline_sd * sqrt(1.0 - r.reliability)
+       END AS reliable_change,
+       CASE WHEN r.reliable_change IS NOT NULL THEN 'published'
+            WHEN r.reliability IS NOT NULL AND s.baseline_n >= 2 AND s.baseline_sd > 0 THEN 'derived'
+       END AS rc_source,
+       r.reliability,
+       coalesce(s.baseline_n, 0) AS baseline_n,
+       s.baseline_sd
+FROM scale_registry r
+LEFT JOIN spread s ON s.scale = r.scale
