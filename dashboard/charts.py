@@ -1,0 +1,243 @@
+"""Plotly figures in one calm style: Okabe–Ito colours, light shading for bands, and meaning
+carried by marker shape, dash and labels as well as colour.
+
+Each builder takes frames returned by analytics/ and draws them; none computes a figure (funnel
+control limits come from ``analytics.stats.funnel_limits``).
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from .ui import OKABE_ITO, SERIES, is_missing
+
+FONT = dict(family="Source Sans Pro, Segoe UI, Helvetica, Arial, sans-serif", size=13, color="#31333F")
+GRID = "#E6E6E6"
+BAND_FILLS = ["#FFFFFF", "#F4F4F4", "#EAEAEA", "#DFDFDF", "#D4D4D4", "#C9C9C9"]  # light → darker greys
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    h = hex_colour.lstrip("#")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def base(fig: go.Figure, *, height: int = 320, y_title: str | None = None, x_title: str | None = None,
+         percent: bool = False, legend: bool = True) -> go.Figure:
+    fig.update_layout(
+        height=height, margin=dict(l=10, r=10, t=30, b=10), font=FONT,
+        plot_bgcolor="white", paper_bgcolor="white", hovermode="closest",
+        showlegend=legend,
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0, title=None),
+    )
+    fig.update_xaxes(showgrid=False, linecolor="#BBBBBB", title=x_title, ticks="outside")
+    fig.update_yaxes(gridcolor=GRID, zeroline=False, title=y_title)
+    if percent:
+        fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    return fig
+
+
+def _series(index: int) -> str:
+    return SERIES[index % len(SERIES)]
+
+
+# ---------------------------------------------------------------------------------------------
+# rates over time with their 95 % intervals
+# ---------------------------------------------------------------------------------------------
+def rate_trend(frame: pd.DataFrame, *, x: str, rate: str, low: str, high: str, numerator: str, denominator: str,
+               group: str | None = None, y_title: str = "", height: int = 300, colour_index: int = 0) -> go.Figure:
+    """A monthly rate as a line with markers, its Wilson 95 % interval as a light band."""
+    fig = go.Figure()
+    groups: Iterable[tuple[Any, pd.DataFrame]] = frame.groupby(group, sort=True) if group else [(None, frame)]
+    symbols = ["circle", "square", "diamond", "triangle-up", "x", "cross"]
+    for i, (name, part) in enumerate(groups):
+        colour = _series(colour_index + i)
+        part = part.sort_values(x)
+        label = str(name[0] if isinstance(name, tuple) else name) if group else y_title
+        fig.add_trace(go.Scatter(
+            x=list(part[x]) + list(part[x])[::-1],
+            y=list(part[high]) + list(part[low])[::-1],
+            fill="toself", fillcolor=_rgba(colour, 0.15), line=dict(width=0), hoverinfo="skip",
+            showlegend=False, name=f"{label} 95 % interval",
+        ))
+        fig.add_trace(go.Scatter(
+            x=part[x], y=part[rate], mode="lines+markers", name=label,
+            line=dict(color=colour, width=2), marker=dict(symbol=symbols[i % len(symbols)], size=7),
+            customdata=list(zip(part[numerator], part[denominator], part[low], part[high])),
+            hovertemplate="%{x}<br>%{y:.1%} (%{customdata[0]} of %{customdata[1]})"
+                          "<br>95 % interval %{customdata[2]:.1%}–%{customdata[3]:.1%}<extra>" + label + "</extra>",
+        ))
+    return base(fig, height=height, y_title=y_title, percent=True, legend=bool(group))
+
+
+# ---------------------------------------------------------------------------------------------
+# funnel plots (Spiegelhalter 2005): rate against number of cases, with control limits
+# ---------------------------------------------------------------------------------------------
+def funnel(frame: pd.DataFrame, *, label: str, n: str, rate: str, target: float | None, small: str | None = None,
+           y_title: str = "", height: int = 380, higher_is_better: bool = True) -> go.Figure:
+    """Each clinician a point at (episodes, rate); the clinic's overall rate and its 95 % (dashed)
+    and 99.8 % (dotted) control limits. Points beyond a limit get a triangle and a label; points
+    resting on few cases are hollow and marked "small number"."""
+    from analytics.stats import funnel_limits
+
+    fig = go.Figure()
+    valid = frame[[not is_missing(v) and not is_missing(r) and float(v) > 0 for v, r in zip(frame[n], frame[rate])]]
+    if target is not None and not is_missing(target) and len(valid):
+        top = int(max(valid[n].max() * 1.1, 10))
+        grid = sorted(set([1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 150, 200, 300, 400, 600,
+                           800, 1000, 1500, 2000, 3000, 5000, 10000]) | {top})
+        grid = [g for g in grid if g <= top]
+        for coverage, dash, name in ((0.95, "dash", "95 % limits"), (0.998, "dot", "99.8 % limits")):
+            lows, highs = zip(*(funnel_limits(float(target), g, coverage) for g in grid))
+            for ys, show in ((highs, True), (lows, False)):
+                fig.add_trace(go.Scatter(x=grid, y=ys, mode="lines", name=name, showlegend=show,
+                                         legendgroup=name, line=dict(color="#777777", width=1, dash=dash,
+                                                                     shape="hv"), hoverinfo="skip"))
+        fig.add_hline(y=float(target), line=dict(color=OKABE_ITO["black"], width=1),
+                      annotation_text=f"clinic {float(target):.0%}", annotation_position="top left")
+    for is_small in (False, True):
+        part = valid[valid[small].fillna(False).astype(bool) == is_small] if small else (valid if not is_small else valid.iloc[0:0])
+        if part.empty:
+            continue
+        signals = part["signal"].fillna("within") if "signal" in part else pd.Series(["within"] * len(part), index=part.index)
+        symbols = ["triangle-up" if "above" in s else "triangle-down" if "below" in s else "circle" for s in signals]
+        good = [("above" in s) == higher_is_better for s in signals]
+        colours = [OKABE_ITO["blue"] if s == "within" else (OKABE_ITO["green"] if g else OKABE_ITO["vermillion"])
+                   for s, g in zip(signals, good)]
+        texts = [str(lbl) if (s != "within" or is_small) else str(lbl) for lbl, s in zip(part[label], signals)]
+        fig.add_trace(go.Scatter(
+            x=part[n], y=part[rate], mode="markers+text", text=texts, textposition="top center",
+            textfont=dict(size=11, color="#555555"),
+            name="small number (hollow)" if is_small else "clinician",
+            marker=dict(size=11, symbol=[f"{s}-open" if is_small else s for s in symbols], color=colours,
+                        line=dict(width=1.5, color=colours)),
+            customdata=list(zip(part[label], signals)),
+            hovertemplate="%{customdata[0]}: %{y:.1%} of %{x} episodes<br>%{customdata[1]}<extra></extra>",
+        ))
+    fig = base(fig, height=height, y_title=y_title, x_title="Episodes (the denominator)", percent=True)
+    fig.update_yaxes(range=[0, 1.05])
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# a patient's scores against the scale's cutoff and severity bands
+# ---------------------------------------------------------------------------------------------
+def trajectory(scores: pd.DataFrame, scale, *, x: str = "session_date", y: str = "score",
+               expected: pd.DataFrame | None = None, missed: pd.DataFrame | None = None,
+               height: int = 340) -> go.Figure:
+    """One scale's scores over time. Shaded severity bands (labelled), the clinical cutoff
+    (dashed), the reliable-change band around the first score, the expected range at each
+    session for patients who started at the same severity (p10–p90, when given), and the
+    no-shows and late cancellations on the timeline."""
+    fig = go.Figure()
+    scores = scores.sort_values(x)
+    lo, hi = scale.min, scale.max
+    span_x = (scores[x].min(), scores[x].max()) if len(scores) else (None, None)
+    for i, band in enumerate(scale.severity):
+        fill = BAND_FILLS[min(i, len(BAND_FILLS) - 1)] if scale.higher_is_worse else BAND_FILLS[max(0, len(scale.severity) - 1 - i)]
+        fig.add_hrect(y0=band.low - 0.5 if band.low > lo else lo, y1=band.high + 0.5 if band.high < hi else hi,
+                      fillcolor=fill, line_width=0, layer="below",
+                      annotation_text=band.label, annotation_position="right",
+                      annotation=dict(font=dict(size=10, color="#777777")))
+    if scale.cutoff is not None:
+        fig.add_hline(y=scale.cutoff, line=dict(color=OKABE_ITO["vermillion"], width=1.5, dash="dash"),
+                      annotation_text=f"clinical cutoff {scale.cutoff:g}", annotation_position="top left",
+                      annotation=dict(font=dict(size=11, color=OKABE_ITO["vermillion"])))
+    if len(scores) and scale.reliable_change:
+        first = float(scores[y].iloc[0])
+        fig.add_trace(go.Scatter(
+            x=[span_x[0], span_x[1], span_x[1], span_x[0]],
+            y=[first - scale.reliable_change, first - scale.reliable_change,
+               first + scale.reliable_change, first + scale.reliable_change],
+            fill="toself", fillcolor=_rgba(OKABE_ITO["sky"], 0.18), line=dict(width=1, color=_rgba(OKABE_ITO["sky"], 0.6), dash="dot"),
+            name=f"no reliable change (first score ± {scale.reliable_change:g})", hoverinfo="skip",
+        ))
+    if expected is not None and len(expected):
+        e = expected.sort_values(x)
+        fig.add_trace(go.Scatter(
+            x=list(e[x]) + list(e[x])[::-1], y=list(e["p90"]) + list(e["p10"])[::-1],
+            fill="toself", fillcolor=_rgba(OKABE_ITO["green"], 0.15), line=dict(width=0),
+            name="expected range (similar patients, 10th–90th centile)", hoverinfo="skip",
+        ))
+        fig.add_trace(go.Scatter(x=e[x], y=e["p50"], mode="lines", name="expected (median)",
+                                 line=dict(color=OKABE_ITO["green"], width=1, dash="dot"), hoverinfo="skip"))
+    fig.add_trace(go.Scatter(
+        x=scores[x], y=scores[y], mode="lines+markers+text", name=scale.name,
+        text=[f"{v:g}" for v in scores[y]], textposition="top center", textfont=dict(size=11),
+        line=dict(color=OKABE_ITO["blue"], width=2.5), marker=dict(size=8, symbol="circle"),
+        hovertemplate="%{x|%d %b %Y}: %{y}<extra>" + scale.name + "</extra>",
+    ))
+    if missed is not None and len(missed):
+        styles = {"no_show": ("x", OKABE_ITO["vermillion"], "no-show"),
+                  "late_cancel": ("triangle-down-open", OKABE_ITO["orange"], "late cancellation")}
+        for status, (symbol, colour, label) in styles.items():
+            part = missed[missed["status"] == status]
+            if part.empty:
+                continue
+            fig.add_trace(go.Scatter(
+                x=part["session_date"], y=[lo + (hi - lo) * 0.02] * len(part), mode="markers", name=label,
+                marker=dict(symbol=symbol, size=10, color=colour, line=dict(width=2, color=colour)),
+                hovertemplate="%{x|%d %b %Y}: " + label + "<extra></extra>",
+            ))
+    fig = base(fig, height=height, y_title=f"{scale.name} score")
+    fig.update_yaxes(range=[lo - 0.5, hi + 0.5] if scale.higher_is_worse else [lo - 0.5, hi + 0.5])
+    fig.update_layout(margin=dict(l=10, r=110, t=40, b=10))
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# simple bars and curves
+# ---------------------------------------------------------------------------------------------
+def bars(frame: pd.DataFrame, *, x: str, y: str, y_title: str = "", percent: bool = False, height: int = 280,
+         text: str | None = None, horizontal: bool = False, colour: str | None = None,
+         hover: str | None = None) -> go.Figure:
+    colour = colour or OKABE_ITO["blue"]
+    values = frame[y]
+    labels = frame[text] if text else [("{:.0%}" if percent else "{:,}").format(v) if not is_missing(v) else "" for v in values]
+    kwargs = dict(x=values, y=frame[x], orientation="h") if horizontal else dict(x=frame[x], y=values)
+    fig = go.Figure(go.Bar(**kwargs, marker_color=colour, text=labels, textposition="outside", cliponaxis=False,
+                           hovertemplate=hover or None))
+    fig = base(fig, height=height, y_title=None if horizontal else y_title,
+               x_title=y_title if horizontal else None, percent=False, legend=False)
+    if percent:
+        (fig.update_xaxes if horizontal else fig.update_yaxes)(tickformat=".0%", rangemode="tozero")
+    if horizontal:
+        fig.update_yaxes(autorange="reversed", showgrid=False)
+        fig.update_xaxes(showgrid=True, gridcolor=GRID)
+    return fig
+
+
+def retention(frame: pd.DataFrame, *, group: str = "group", height: int = 340) -> go.Figure:
+    """Kaplan–Meier: the share of episodes still engaged after each attended session, with the
+    95 % band; step lines, one colour and dash per group."""
+    fig = go.Figure()
+    dashes = ["solid", "dash", "dot", "dashdot", "longdash"]
+    groups = list(frame.groupby(group, sort=True)) if group in frame and frame[group].nunique() > 1 else [(None, frame)]
+    for i, (name, part) in enumerate(groups):
+        colour = _series(i)
+        part = part.sort_values("sessions")
+        label = "all episodes" if name is None else str(name[0] if isinstance(name, tuple) else name)
+        fig.add_trace(go.Scatter(
+            x=list(part["sessions"]) + list(part["sessions"])[::-1],
+            y=list(part["ci_high"]) + list(part["ci_low"])[::-1], fill="toself",
+            fillcolor=_rgba(colour, 0.15), line=dict(width=0, shape="hv"), hoverinfo="skip", showlegend=False,
+        ))
+        fig.add_trace(go.Scatter(
+            x=part["sessions"], y=part["survival"], mode="lines+markers", name=label,
+            line=dict(color=colour, width=2, shape="hv", dash=dashes[i % len(dashes)]), marker=dict(size=5),
+            customdata=part[["at_risk"]] if "at_risk" in part else None,
+            hovertemplate="after %{x} sessions: %{y:.0%} still engaged"
+                          + ("<br>%{customdata[0]} at risk" if "at_risk" in part else "") + "<extra></extra>",
+        ))
+    fig = base(fig, height=height, y_title="Still engaged", x_title="Attended sessions", percent=True,
+               legend=len(groups) > 1)
+    fig.update_yaxes(range=[0, 1.02])
+    return fig
+
+
+def histogram(frame: pd.DataFrame, *, x: str, x_title: str, y_title: str, height: int = 260) -> go.Figure:
+    fig = go.Figure(go.Histogram(x=frame[x], marker_color=OKABE_ITO["blue"], marker_line=dict(width=1, color="white"),
+                                 hovertemplate="%{x} days: %{y}<extra></extra>", xbins=dict(size=7, start=-0.5)))
+    return base(fig, height=height, x_title=x_title, y_title=y_title, legend=False)

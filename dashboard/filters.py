@@ -1,0 +1,176 @@
+"""Sidebar filters (period, site, clinician, scale), kept in the URL so a view can be bookmarked.
+
+The URL (``st.query_params``) and the widgets are kept in step: a link opened fresh sets the
+widgets; a widget change rewrites the URL; moving between pages (which clears the URL) keeps the
+widgets and writes them back. Keys in the URL: ``from``, ``to`` (ISO dates), ``site``,
+``clinician``, ``scale``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from typing import Any, Callable
+
+import streamlit as st
+
+from analytics.settings import Settings
+
+from . import data
+
+ALL = "__all__"
+_SYNCED = "_filters_synced_url"  # the URL values this session last wrote
+
+
+@dataclass(frozen=True)
+class Filters:
+    date_from: date | None
+    date_to: date | None
+    site: str | None
+    clinician_id: str | None
+    scale: str
+    as_of: date | None
+
+    def settings(self) -> Settings:
+        """The analytics Settings for this view (clinic thresholds from the clinic config)."""
+        return data.base_settings().with_(
+            date_from=self.date_from, date_to=self.date_to,
+            site=self.site, clinician_id=self.clinician_id,
+        )
+
+    def previous_settings(self) -> Settings | None:
+        """The period of the same length just before this one (for "change since")."""
+        if self.date_from is None or self.date_to is None:
+            return None
+        length = (self.date_to - self.date_from).days + 1
+        return self.settings().with_(date_from=self.date_from - timedelta(days=length),
+                                     date_to=self.date_from - timedelta(days=1))
+
+    @property
+    def period_label(self) -> str:
+        if self.date_from is None or self.date_to is None:
+            return "all time"
+        return f"{self.date_from:%d %b %Y} – {self.date_to:%d %b %Y}"
+
+
+def default_period(first: date | None, last: date | None) -> tuple[date, date] | None:
+    """The twelve months up to the latest session (or all the data, when it is shorter)."""
+    if first is None or last is None:
+        return None
+    return (max(first, last - timedelta(days=364)), last)
+
+
+def _parse_date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _url_value(key: str) -> str | None:
+    value = st.query_params.get(key)
+    return None if value in (None, "") else str(value)
+
+
+def _seed(widget_key: str, url_keys: tuple[str, ...], parse: Callable[[tuple], Any], default: Any) -> None:
+    """Set a widget's value from the URL when the URL was changed from outside (a bookmark or a
+    shared link), else keep the widget's own value; the default on a first visit."""
+    synced = st.session_state.setdefault(_SYNCED, {})
+    url = tuple(_url_value(k) for k in url_keys)
+    from_outside = any(v is not None for v in url) and url != tuple(synced.get(k) for k in url_keys)
+    if from_outside:
+        parsed = parse(url)
+        if parsed is not None:
+            st.session_state[widget_key] = parsed
+            return
+    if widget_key not in st.session_state:
+        st.session_state[widget_key] = default
+
+
+def _write_url(values: dict[str, str | None]) -> None:
+    synced = st.session_state.setdefault(_SYNCED, {})
+    for key, value in values.items():
+        if value is None:
+            if key in st.query_params:
+                del st.query_params[key]
+        elif st.query_params.get(key) != value:
+            st.query_params[key] = value
+        synced[key] = value
+
+
+def sidebar() -> Filters:
+    """Draw the filters in the sidebar and return the chosen view."""
+    opts = data.options()
+    registry = data.scale_registry()
+    period_default = default_period(opts.first_date, opts.last_date)
+
+    def parse_period(url: tuple) -> tuple[date, date] | None:
+        start, end = (_parse_date(u) if u else None for u in url)
+        if not (start and end and opts.first_date and opts.last_date):
+            return None
+        start, end = max(start, opts.first_date), min(end, opts.last_date)
+        return (start, end) if start <= end else None
+
+    def parse_choice(choices: tuple[str, ...]) -> Callable[[tuple], str | None]:
+        return lambda url: url[0] if url[0] in choices else None
+
+    _seed("f_period", ("from", "to"), parse_period, period_default)
+    _seed("f_site", ("site",), parse_choice(opts.sites), ALL)
+    _seed("f_clinician", ("clinician",), parse_choice(opts.clinicians), ALL)
+    scales = opts.scales or ("phq9",)
+    _seed("f_scale", ("scale",), parse_choice(scales), "phq9" if "phq9" in scales else scales[0])
+    if st.session_state.get("f_site") not in (ALL, *opts.sites):
+        st.session_state["f_site"] = ALL
+    if st.session_state.get("f_clinician") not in (ALL, *opts.clinicians):
+        st.session_state["f_clinician"] = ALL
+    if st.session_state.get("f_scale") not in scales:
+        st.session_state["f_scale"] = scales[0]
+
+    with st.sidebar:
+        st.markdown("**Filters**")
+        period = st.date_input(
+            "Period", key="f_period", min_value=opts.first_date, max_value=opts.last_date, format="DD/MM/YYYY",
+            help="Rates count the episodes of care that ended in this period; "
+                 "caseloads and readiness are as on the latest session date.",
+        )
+        if opts.sites:
+            st.selectbox("Site or program", (ALL, *opts.sites), key="f_site",
+                         format_func=lambda s: "All sites" if s == ALL else s)
+        st.selectbox("Clinician", (ALL, *opts.clinicians), key="f_clinician",
+                     format_func=lambda c: "All clinicians" if c == ALL else c)
+        st.selectbox("Scale", scales, key="f_scale",
+                     format_func=lambda s: registry[s].name if s in registry else s,
+                     help="The measure shown in trends, caseload sparklines and the patient view.")
+        if opts.last_date:
+            st.caption(f"Data up to {opts.last_date:%d %b %Y}. Bookmark the page to keep this view.")
+
+    if isinstance(period, (tuple, list)) and len(period) == 2:
+        date_from, date_to = period
+    else:  # mid-selection (one date picked): keep the default until the range is complete
+        date_from, date_to = period_default or (None, None)
+    site = st.session_state.get("f_site", ALL)
+    clinician = st.session_state["f_clinician"]
+    filters = Filters(
+        date_from=date_from, date_to=date_to,
+        site=None if site == ALL else site,
+        clinician_id=None if clinician == ALL else clinician,
+        scale=st.session_state["f_scale"], as_of=opts.last_date,
+    )
+    _write_url({
+        "from": date_from.isoformat() if date_from else None,
+        "to": date_to.isoformat() if date_to else None,
+        "site": filters.site, "clinician": filters.clinician_id, "scale": filters.scale,
+    })
+    return filters
+
+
+def current() -> Filters:
+    """The filters drawn by the app shell for this run (pages read them from here)."""
+    return st.session_state["_filters"]
+
+
+def remember(filters: Filters) -> None:
+    st.session_state["_filters"] = filters
+
+
+def with_clinician(filters: Filters, clinician_id: str | None) -> Filters:
+    return replace(filters, clinician_id=clinician_id)

@@ -1,0 +1,133 @@
+"""The import flow shared by the first-run screen and the Data page:
+upload → detected columns (editable) with the first rows → validation report → confirm → import.
+
+Nothing is written before "Import": the preview is ``analytics.ingest.preview`` (no writes).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from analytics.errors import WaypointError
+
+from . import data, ui
+
+UPLOADER_KEY = "upload-round"   # bumped after an import, which empties the file input
+
+
+def sample_link() -> None:
+    path = data.sample_export_path()
+    if path.exists():
+        st.download_button(
+            "Download the demo clinic's export (CSV)", path.read_bytes(), file_name=path.name, mime="text/csv",
+            icon=":material/download:", key="dl-sample", on_click="ignore",
+            help="A synthetic export in the format Waypoint reads: see the column names and values it expects.",
+        )
+
+
+def _uploads() -> list[tuple[str, bytes]]:
+    round_ = st.session_state.setdefault(UPLOADER_KEY, 0)
+    files = st.file_uploader(
+        "Session export(s) — CSV", type=["csv"], accept_multiple_files=True, key=f"uploader-{round_}",
+        help="Exports from your practice-management system, one row per appointment. Several files at once "
+             "are fine (for example one per year or per site).",
+    )
+    return [(f.name, f.getvalue()) for f in files or []]
+
+
+@st.cache_data(show_spinner="Reading the file(s)…", max_entries=4)
+def _preview(uploads: tuple[tuple[str, bytes], ...], mapping: tuple | None) -> Any:
+    return data.preview_uploads(list(uploads), dict(mapping) if mapping else None)
+
+
+def _mapping_editor(detected: dict[str, str | None], headers: list[str], key: str) -> dict[str, str | None]:
+    """The detected column for each Waypoint field, editable (a header of the file, or none)."""
+    frame = pd.DataFrame({"Waypoint field": list(detected), "Column in your file": [detected[k] for k in detected]})
+    edited = st.data_editor(
+        frame, key=key, hide_index=True, disabled=["Waypoint field"], num_rows="fixed",
+        column_config={
+            "Waypoint field": st.column_config.TextColumn(help="What Waypoint needs to know"),
+            "Column in your file": st.column_config.SelectboxColumn(
+                options=headers, help="The column that holds it; leave empty when your export has none."),
+        },
+    )
+    return {f: (None if ui.is_missing(c) or c == "" else str(c))
+            for f, c in zip(edited["Waypoint field"], edited["Column in your file"])}
+
+
+def _report(preview: Any) -> tuple[int, pd.DataFrame]:
+    """Show the validation counts and the rejected rows; returns (rows to import, rejected rows)."""
+    report = getattr(preview, "report", preview)
+    counts: dict[str, Any] = dict(getattr(report, "counts", None) or report.get("counts", {}))
+    rejected = getattr(report, "rejected", None)
+    if rejected is None and isinstance(report, dict):
+        rejected = report.get("rejected")
+    rejected = rejected if isinstance(rejected, pd.DataFrame) else pd.DataFrame()
+    labels = {"rows_read": "Rows read", "new_rows": "New", "updated_rows": "Changed", "unchanged": "Unchanged",
+              "duplicates": "Duplicates", "rejected": "Rejected"}
+    shown = [(labels.get(k, k.replace("_", " ").capitalize()), v) for k, v in counts.items() if isinstance(v, (int, float))]
+    if shown:
+        for col, (label, value) in zip(st.columns(len(shown)), shown):
+            col.metric(label, ui.count(value))
+    if len(rejected):
+        st.warning(f"{len(rejected):,} row(s) will not be imported. Each has its reasons below; download them, "
+                   "fix them in your system or the file, and upload again.", icon=":material/warning:")
+        ui.table(rejected, "rejected rows", key="rejected", height=min(400, 38 + 35 * len(rejected)))
+    else:
+        st.success("Every row passed validation.", icon=":material/check_circle:")
+    to_import = int(counts.get("new_rows", 0) or 0) + int(counts.get("updated_rows", 0) or 0)
+    return to_import, rejected
+
+
+def flow(*, imported_by: str = "dashboard") -> None:
+    """Upload, check, confirm, import."""
+    if msg := st.session_state.pop("flash", None):
+        st.success(msg, icon=":material/check_circle:")
+    uploads = _uploads()
+    if not uploads:
+        return
+    round_ = st.session_state[UPLOADER_KEY]
+    mapping_key = f"mapping-{round_}"
+    mapping = st.session_state.get(mapping_key)
+    try:
+        preview = _preview(tuple(uploads), tuple(sorted(mapping.items())) if mapping else None)
+    except WaypointError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+
+    st.subheader("1 · Columns found")
+    st.caption("Waypoint matched your file's columns to what it needs. Change a match if it is wrong; "
+               "the preview and the checks below follow.")
+    detected = dict(getattr(preview, "mapping", {}) or {})
+    headers = list(getattr(preview, "headers", []) or [])
+    if not headers and getattr(preview, "head", None) is not None:
+        headers = [str(c) for c in preview.head.columns]
+    edited = _mapping_editor(detected, headers, key=f"mapping-editor-{round_}")
+    if edited != detected and edited != mapping:
+        st.session_state[mapping_key] = edited
+        st.rerun()
+    head = getattr(preview, "head", None)
+    if isinstance(head, pd.DataFrame) and len(head):
+        st.caption("The first rows of your file:")
+        st.dataframe(head, hide_index=True, height=min(250, 38 + 35 * len(head)))
+
+    st.subheader("2 · Checks")
+    to_import, _ = _report(preview)
+
+    st.subheader("3 · Import")
+    names = ", ".join(name for name, _ in uploads)
+    if st.button(f"Import {to_import:,} row(s) from {names}", type="primary", key=f"confirm-{round_}",
+                 disabled=to_import == 0, icon=":material/download_done:"):
+        with st.spinner("Importing…"):
+            try:
+                results = data.import_uploads(uploads, mapping=mapping, imported_by=imported_by)
+            except WaypointError as exc:
+                st.error(str(exc), icon=":material/error:")
+                return
+        st.session_state["flash"] = " ".join(r.summary() for r in results)
+        st.session_state[UPLOADER_KEY] = round_ + 1
+        st.rerun()
+    if to_import == 0:
+        st.caption("Nothing new to import.")

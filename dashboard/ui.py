@@ -1,0 +1,124 @@
+"""Shared presentation: number formats, tables with a CSV download, the SQL behind a figure.
+
+Presentation only: nothing here computes a figure.
+"""
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from . import data
+
+# Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision
+# deficiency. Meaning is never carried by colour alone (markers, dashes and labels too).
+OKABE_ITO = {
+    "black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
+    "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7",
+    "grey": "#8C8C8C",
+}
+SERIES = [OKABE_ITO[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky", "yellow", "black")]
+
+
+def is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def pct(value: Any, decimals: int = 1) -> str:
+    """A rate held as a fraction, shown as a percentage ("—" when there is none)."""
+    if is_missing(value):
+        return "—"
+    return f"{float(value) * 100:.{decimals}f} %"
+
+
+def count(value: Any) -> str:
+    if is_missing(value):
+        return "—"
+    return f"{int(value):,}"
+
+
+def points(delta: Any) -> str | None:
+    """A change between two rates, in percentage points (for st.metric's delta)."""
+    if is_missing(delta):
+        return None
+    return f"{float(delta) * 100:+.1f} pp"
+
+
+def number(value: Any, decimals: int = 1) -> str:
+    if is_missing(value):
+        return "—"
+    value = float(value)
+    return f"{value:.0f}" if value.is_integer() else f"{value:.{decimals}f}"
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "table"
+
+
+def table(frame: pd.DataFrame, name: str, *, column_config: dict | None = None, key: str | None = None,
+          height: int | str = "auto", column_order: list[str] | None = None, **kwargs: Any) -> Any:
+    """A table with a "Download CSV" button under it (every table is downloadable)."""
+    shown = st.dataframe(frame, hide_index=True, column_config=column_config, key=key, height=height,
+                         column_order=column_order, **kwargs)
+    st.download_button(
+        "Download CSV", frame.to_csv(index=False).encode("utf-8"), file_name=f"waypoint-{slug(name)}.csv",
+        mime="text/csv", key=f"dl-{key or slug(name)}", icon=":material/download:", on_click="ignore",
+        help=f"{name}: every row and column of this table as a CSV file.",
+    )
+    return shown
+
+
+def show_sql(*names: str) -> None:
+    """An expander with the SQL behind a figure, where analytics offers it."""
+    texts = [(n, data.sql_for(n)) for n in names]
+    texts = [(n, t) for n, t in texts if t]
+    if not texts:
+        return
+    with st.expander("How this is calculated (SQL)"):
+        for name, text in texts:
+            st.caption(name)
+            st.code(text, language="sql")
+
+
+def small_note(n: Any, threshold: int) -> str:
+    """Plain words for a figure resting on few episodes."""
+    if is_missing(n):
+        return ""
+    return f"Small number: based on {int(n)} episode{'s' if int(n) != 1 else ''} (fewer than {threshold}); read with care."
+
+
+def unavailable(what: str, exc: Exception) -> None:
+    """A part of the page whose analytics function is missing or failed: say so calmly."""
+    st.info(f"{what} is not available yet ({type(exc).__name__}: {exc}).", icon=":material/hourglass_empty:")
+
+
+def safe(what: str, function: str, settings, **kwargs: Any) -> Any:
+    """``data.compute``; a user-facing error or a missing analytics function is shown, not raised."""
+    from analytics.errors import WaypointError
+
+    try:
+        return data.compute(function, settings, **kwargs)
+    except WaypointError as exc:
+        st.error(str(exc))
+    except (ImportError, AttributeError, NotImplementedError) as exc:
+        unavailable(what, exc)
+    return None
+
+
+def finite(value: Any) -> bool:
+    return not is_missing(value) and not (isinstance(value, float) and math.isinf(value))
+
+
+def days(value: Any) -> str:
+    if is_missing(value):
+        return "—"
+    value = float(value)
+    return f"{value:.0f} days" if value.is_integer() else f"{value:.1f} days"

@@ -1,0 +1,40 @@
+"""Data: import CSV exports (checked before anything is written), the import history, and undo."""
+import streamlit as st
+
+from analytics.errors import WaypointError
+from dashboard import data, importer, ui
+
+st.title("Data")
+st.caption("Import your practice-management system's session exports. Re-importing a file is safe: "
+           "unchanged rows are skipped, changed rows are updated, and any import can be undone.")
+
+with st.container(border=True):
+    st.subheader("Import an export")
+    importer.sample_link()
+    importer.flow()
+
+st.subheader("Import history")
+history = data.list_imports()
+if history.empty:
+    st.caption("Nothing imported yet.")
+else:
+    ui.table(history, "import history", key="imports")
+    undoable = history[history["undone_at"].isna()] if "undone_at" in history else history
+    if len(undoable):
+        with st.expander("Undo an import"):
+            st.caption("Undo takes back exactly what one import added or changed: rows it added are removed "
+                       "and rows it changed get their previous values back.")
+            batch = st.selectbox(
+                "Import to undo", list(undoable["batch_id"]), key="undo-batch",
+                format_func=lambda b: " · ".join(
+                    str(v) for v in undoable.loc[undoable["batch_id"] == b, ["batch_id", "file_name", "imported_at"]]
+                    .iloc[0].tolist()),
+            )
+            sure = st.checkbox("I understand this changes the figures on every page", key="undo-sure")
+            if st.button("Undo this import", disabled=not sure, key="undo-go", icon=":material/undo:"):
+                try:
+                    st.session_state["flash"] = data.undo_import(int(batch))
+                except WaypointError as exc:
+                    st.error(str(exc))
+                else:
+                    st.rerun()

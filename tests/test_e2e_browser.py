@@ -1,0 +1,155 @@
+"""End to end in headless Chromium: an empty clinic, the sample export uploaded through the file
+input, then the caseload, a patient and the trajectory chart, as a user would click through.
+
+Starts `waypoint serve` on a free port with a fresh empty database, drives Debian's chromium with
+Playwright's sync API, and saves a screenshot of each page under test-artifacts/.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+SAMPLE = ROOT / "sample_data" / "demo_clinic.csv"
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+WAYPOINT = Path(sys.executable).parent / "waypoint"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+TIMEOUT_MS = 60_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (`make chromium` installs it)"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"waypoint serve exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"waypoint serve did not become healthy in {seconds:.0f} s:\n{log.read_text()}")
+
+
+@pytest.fixture
+def server(tmp_path):
+    """`waypoint serve` on an empty database; yields its URL and stops it (and its children) after."""
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env.pop("WAYPOINT_CONFIG", None)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [str(WAYPOINT), "serve", "--db", str(tmp_path / "clinic.duckdb"), "--port", str(port)],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc, log)
+        yield url
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait(timeout=5)
+
+
+@pytest.fixture
+def page():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1440, "height": 1000})
+            tab = context.new_page()
+            tab.set_default_timeout(TIMEOUT_MS)
+            yield tab
+        finally:
+            browser.close()
+
+
+def _settled(page) -> None:
+    """Wait until Streamlit has finished running the script (no spinner, no "running" status)."""
+    page.wait_for_selector("[data-testid='stApp']")
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " && !document.querySelector('[data-testid=\"stSpinner\"]')",
+        timeout=TIMEOUT_MS,
+    )
+    page.wait_for_timeout(500)
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _open(page, title: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+    _settled(page)
+    page.wait_for_selector(f"h1:has-text('{title}')")
+
+
+def test_upload_the_sample_export_then_open_a_patients_trajectory(server, page):
+    assert SAMPLE.exists(), "sample_data/demo_clinic.csv is missing"
+    page.goto(server)
+    _settled(page)
+    page.get_by_text("Welcome to Waypoint").wait_for()
+    _shot(page, "01-first-run")
+
+    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(SAMPLE))
+    confirm = page.get_by_role("button", name="Import")
+    confirm.wait_for(timeout=TIMEOUT_MS * 3)
+    _settled(page)
+    _shot(page, "02-validation-report")
+    confirm.click()
+    page.get_by_role("heading", name="Clinic overview").wait_for(timeout=TIMEOUT_MS * 5)
+    _settled(page)
+    _shot(page, "03-clinic-overview")
+
+    for number, title in ((4, "Clinicians"), (5, "Attendance & engagement"), (6, "Data")):
+        _open(page, title)
+        _shot(page, f"0{number}-{title.split()[0].lower()}")
+
+    _open(page, "Caseload")
+    table = page.get_by_test_id("stDataFrame").first
+    table.wait_for()
+    _shot(page, "07-caseload")
+    # Select the first patient row by its row-selection checkbox (left edge of the first data row).
+    box = table.bounding_box()
+    page.mouse.click(box["x"] + 15, box["y"] + 35 + 17)
+    page.get_by_role("heading", name="Patient").wait_for(timeout=TIMEOUT_MS)
+    _settled(page)
+
+    chart = page.locator("[data-testid='stPlotlyChart']").first
+    chart.wait_for(timeout=TIMEOUT_MS)
+    assert page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot").count() >= 1
+    assert "patient=" in page.url
+    _shot(page, "08-patient")
