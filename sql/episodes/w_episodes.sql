@@ -4,7 +4,8 @@
 --        (ending 'dropout', lost_contact = 1). Otherwise active.
 -- finished_treatment: ended with at least $min_treatment_sessions attended treatment sessions
 --        (NHS Talking Therapies: a finished course of treatment).
--- clinician_id / site: the clinician and site of most attended sessions (ties: the latest).
+-- clinician_id: the clinician of most attended sessions; site: the site of most attended sessions,
+--        each chosen on its own (ties: the latest session, then the name).
 WITH per_episode AS (
     SELECT episode_id,
            min(patient_id)                                        AS patient_id,
@@ -30,18 +31,30 @@ discharge AS (
     WHERE rn = 1
 ),
 main_clinician AS (
-    SELECT episode_id, clinician_id, site
+    SELECT episode_id, clinician_id
     FROM (
-        SELECT episode_id, clinician_id, site,
+        SELECT episode_id, clinician_id,
                row_number() OVER (PARTITION BY episode_id
                                   ORDER BY sum(CASE WHEN status = 'attended' THEN 1 ELSE 0 END) DESC,
                                            max(session_date) DESC, clinician_id) AS rn
         FROM w_sessions
-        GROUP BY episode_id, clinician_id, site
+        GROUP BY episode_id, clinician_id
     ) c
     WHERE rn = 1
+),
+main_site AS (
+    SELECT episode_id, site
+    FROM (
+        SELECT episode_id, site,
+               row_number() OVER (PARTITION BY episode_id
+                                  ORDER BY sum(CASE WHEN status = 'attended' THEN 1 ELSE 0 END) DESC,
+                                           max(session_date) DESC, site) AS rn
+        FROM w_sessions
+        GROUP BY episode_id, site
+    ) x
+    WHERE rn = 1
 )
-SELECT p.episode_id, p.patient_id, c.clinician_id, c.site,
+SELECT p.episode_id, p.patient_id, c.clinician_id, ms.site,
        p.start_date, p.first_attended_date, p.last_session_date, p.last_attended_date,
        p.sessions, p.attended_sessions, p.treatment_sessions, p.referral_date,
        CASE WHEN d.discharge_reason IS NOT NULL
@@ -62,4 +75,5 @@ SELECT p.episode_id, p.patient_id, c.clinician_id, c.site,
             THEN 1 ELSE 0 END AS finished_treatment
 FROM per_episode p
 JOIN main_clinician c ON c.episode_id = p.episode_id
+JOIN main_site ms ON ms.episode_id = p.episode_id
 LEFT JOIN discharge d ON d.episode_id = p.episode_id

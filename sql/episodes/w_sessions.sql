@@ -1,9 +1,10 @@
 -- Work table w_sessions: every session on or before the as-of date, with its episode and the
 -- number of the attended session within the episode (NULL for sessions not attended).
--- A treatment session is an attended session whose session_type is not an assessment.
+-- A treatment session is an attended session whose session_type is not an assessment (any type
+-- containing 'assess', e.g. 'Assessment', 'Initial assessment'; a missing type counts as treatment).
 SELECT s.*,
        CASE WHEN s.status = 'attended'
-                 AND (s.session_type IS NULL OR lower(s.session_type) NOT LIKE 'assess%')
+                 AND (s.session_type IS NULL OR lower(s.session_type) NOT LIKE '%assess%')
             THEN 1 ELSE 0 END AS is_treatment,
        CASE WHEN s.status = 'attended'
             THEN row_number() OVER (PARTITION BY s.episode_id, CASE WHEN s.status = 'attended' THEN 1 ELSE 0 END
