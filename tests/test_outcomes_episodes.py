@@ -24,10 +24,17 @@ def one(sessions, settings: Settings | None = None, **clinic_kw) -> dict:
 
 
 def test_one_session_is_one_active_unfinished_episode():
-    ep = one([S("p1", "2024-01-01", phq9=12, gad7=9)])
+    frame = outcomes.episode_outcomes(clinic([S("p1", "2024-01-01", phq9=12, gad7=9)]), Settings())
+    ep = frame.to_dict("records")[0]
     assert ep["status"] == "active" and ep["ended"] == 0 and ep["finished_treatment"] == 0
     assert ep["sessions"] == 1 and ep["attended_sessions"] == 1
-    assert ep["paired"] == 0 and ep["recovered"] is pd.NA
+    assert (ep["phq9_first"], ep["phq9_last"], ep["phq9_change"], ep["phq9_scored_sessions"]) == (12, 12, 0, 1)
+    # not applicable (not paired): a missing value in the frame (nullable Int64), None in records,
+    # null in the CLI's JSON and an empty cell in its CSV -- never 0, which would read as "not recovered"
+    assert ep["paired"] == 0 and ep["at_caseness"] == 1
+    assert str(frame["recovered"].dtype) == "Int64" and pd.isna(frame.loc[0, "recovered"])
+    for flag in ("recovered", "reliable_improvement", "reliable_deterioration", "reliable_recovery"):
+        assert ep[flag] is None, flag
 
 
 @pytest.mark.parametrize("gap_days, episodes", [(180, 1), (181, 2)])
