@@ -215,7 +215,7 @@ def cmd_attendance(args) -> int:
 def cmd_readiness(args) -> int:
     from . import readiness
 
-    data = readiness.readiness(_connect(args), _settings(args))
+    data = readiness.readiness(_connect(args), _settings(args), readiness.load_thresholds(args.config))
     if args.format == "table":
         data = readiness.as_table(data)
     emit(data, args.format)

@@ -376,6 +376,14 @@ def fmt_pct(fraction: float) -> str:
     return f"{fmt_num(fraction * 100)} %"
 
 
+NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def fmt_count(n: int) -> str:
+    """3 -> 'three' (up to ten, as in plain prose), 12 -> '12'."""
+    return NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else str(n)
+
+
 def _points(n: float) -> str:
     return f"{fmt_num(n)} point" + ("" if n == 1 else "s")
 
@@ -525,15 +533,16 @@ def stability_gap(sc: ScaleFacts, th: ReadinessThresholds) -> str | None:
     """Why this scale is not (yet) stable below its cutoff; None when it is."""
     k = th.stable_scores
     if sc.n_scored < k:
-        return f"{sc.name} has {sc.n_scored} score{'s' if sc.n_scored != 1 else ''}; {k} are needed to judge stability"
+        return (f"{sc.name} has {fmt_count(sc.n_scored)} score{'s' if sc.n_scored != 1 else ''}; "
+                f"{fmt_count(k)} are needed to judge stability")
     recent = sc.last(k)
     if sc.recent_at_caseness:
-        return f"the last {k} {sc.name} scores ({_scores(recent)}) are not all {_healthy_side(sc)}"
+        return f"the last {fmt_count(k)} {sc.name} scores ({_scores(recent)}) are not all {_healthy_side(sc)}"
     if sc.recent_span_days < th.stable_min_weeks * 7:
-        return (f"the last {k} {sc.name} scores span {fmt_weeks(sc.recent_span_days)} "
+        return (f"the last {fmt_count(k)} {sc.name} scores span {fmt_weeks(sc.recent_span_days)} "
                 f"({_span(recent)}), less than {fmt_num(th.stable_min_weeks)} weeks")
     if _has_rc(sc) and sc.recent_range >= sc.reliable_change:
-        return (f"the last {k} {sc.name} scores ({_scores(recent)}) differ by {_points(sc.recent_range)}, "
+        return (f"the last {fmt_count(k)} {sc.name} scores ({_scores(recent)}) differ by {_points(sc.recent_range)}, "
                 f"as much as the reliable change of {_rc(sc)}")
     return None
 
@@ -543,7 +552,8 @@ def _at_caseness_at_start(ep: EpisodeFacts) -> bool:
 
 
 def _improved(sc: ScaleFacts) -> str:
-    return f"reliably improved: {_points(sc.improvement)}, the reliable change being {_rc(sc)}"
+    """'reliably improved by 12 points (the reliable change is 6)'."""
+    return f"reliably improved by {_points(sc.improvement)} (the reliable change is {_rc(sc)})"
 
 
 def rule_ready_for_review(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds) -> list[str] | None:
@@ -557,10 +567,10 @@ def rule_ready_for_review(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds
     reasons = []
     for sc in ep.scales:
         recent = sc.last(k)
-        improved = f" ({_improved(sc)})" if sc.reliably_improved else ""
+        improved = f", {_improved(sc)}" if sc.reliably_improved else ""
         within = (f" and within {_points(sc.recent_range)} of each other" if _has_rc(sc)
                   else " (no reliable-change threshold for this scale, so its stability is not tested)")
-        reasons.append(f"{_change(sc)}{improved}; the last {k} scores {_scores(recent)} over "
+        reasons.append(f"{_change(sc)}{improved}; the last {fmt_count(k)} scores {_scores(recent)} over "
                        f"{fmt_weeks(sc.recent_span_days)} ({_span(recent)}), all {_healthy_side(sc)}{within}.")
     reasons.append(f"Stable below the cutoff for at least {fmt_num(th.stable_min_weeks)} weeks: time to talk "
                    "about ending or stepping down.")
@@ -606,7 +616,7 @@ def rule_improving(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds) -> li
         if trend is not None:
             verb = "fall" if sc.higher_is_worse else "rise"
             reasons.append(
-                f"The last {len(trend.points)} {sc.name} scores {_scores(trend.points)} ({_span(trend.points)}) "
+                f"The last {fmt_count(len(trend.points))} {sc.name} scores {_scores(trend.points)} ({_span(trend.points)}) "
                 f"{verb} by {_points(abs(trend.slope))} a week (Theil–Sen slope; {conf} interval "
                 f"{fmt_num(trend.low)} to {fmt_num(trend.high)} points a week).")
     if not reasons:
@@ -630,7 +640,7 @@ def rule_stuck(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds) -> list[s
             recent = sc.last(k)
             reasons.append(
                 f"{ep.attended_sessions} attended sessions; {sc.name} still at caseness ({sc.first_score} → "
-                f"{sc.last_score} since {fmt_date(sc.first_date)}, cutoff {_cutoff(sc)}); the last {k} scores "
+                f"{sc.last_score} since {fmt_date(sc.first_date)}, cutoff {_cutoff(sc)}); the last {fmt_count(k)} scores "
                 f"{_scores(recent)} ({_span(recent)}) lie within {_points(sc.still_range)} of each other, "
                 f"less than the reliable change of {_rc(sc)}: no movement.")
     if not reasons:
@@ -653,11 +663,12 @@ def rule_too_early(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds) -> li
         return None
     if not ep.scales:
         return [f"No outcome scores yet in this episode ({ep.attended_sessions} attended sessions); progress is "
-                f"judged from {th.min_scored_sessions} scored sessions."]
+                f"judged from {fmt_count(th.min_scored_sessions)} scored sessions."]
     so_far = "; ".join(
-        f"{_change(sc)}" + (f" (latest {fmt_date(sc.last_date)})" if sc.n_scored > 1 else "") for sc in ep.scales)
-    return [f"{most} scored session{'s' if most != 1 else ''} so far ({so_far}); progress is judged from "
-            f"{th.min_scored_sessions}."]
+        f"{sc.name} {sc.first_score} on {fmt_date(sc.first_date)}" if sc.n_scored < 2
+        else f"{_change(sc)} (latest {fmt_date(sc.last_date)})" for sc in ep.scales)
+    return [f"{fmt_count(most).capitalize()} scored session{'s' if most != 1 else ''} so far ({so_far}); "
+            f"progress is judged from {fmt_count(th.min_scored_sessions)}."]
 
 
 def rule_on_track(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds) -> list[str]:
@@ -783,23 +794,47 @@ def readiness_frame(con: duckdb.DuckDBPyConnection, settings: Settings,
     return frame
 
 
-BAND_COLUMNS = ["scale", "severity_band", "session_number", "n_episodes", "p10", "p50", "p90"]
+BAND_COLUMNS = ["scale", "severity_band", "band_low", "band_high", "session_number", "n_episodes",
+                "p10", "p50", "p90", "expected_edge", "usable"]
 
 
-def expected_band(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str = "phq9",
+def expected_band(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str | None = None,
                   thresholds: ReadinessThresholds | None = None) -> pd.DataFrame:
-    """The expected recovery band of one scale: by severity band of the first score (in the
-    registry's order) and attended-session number, over the clinic's finished episodes.
+    """The expected recovery band the dashboard draws behind a patient's trajectory.
 
-    Every cell is returned with its n_episodes; readiness uses a cell only when n_episodes is at
-    least ``min_reference_episodes`` (20), so a chart should draw only those.
+    One row per cell (scale, severity band of the first score, attended-session number), over the
+    clinic's finished episodes as of ``settings.as_of`` (every clinician and site): the scale id,
+    severity_band with its score range band_low..band_high, session_number, n_episodes, the 10th,
+    50th and 90th percentiles of the scores, expected_edge (the percentile readiness compares the
+    latest score with: ``expected_percentile``, on the worse side of the scale) and usable (the cell
+    rests on at least ``min_reference_episodes`` episodes, so readiness uses it; otherwise the
+    fallback rule). Scales in registry order, bands from the healthiest, sessions in order;
+    ``scale`` keeps one scale only.
     """
     registry = load_registry()
-    if scale not in registry:
+    if scale is not None and scale not in registry:
         raise WaypointError(f"unknown scale {scale!r}; known: {', '.join(registry)}")
     th = _thresholds(thresholds)
     as_of = _prepare_reference(con, settings)
-    rows = [r for r in _run(con, "expected_band.sql", _params(settings, th, as_of)) if r["scale"] == scale]
-    frame = pd.DataFrame(rows, columns=BAND_COLUMNS + ["band_order"])
-    frame = frame.sort_values(["band_order", "session_number"], kind="stable")[BAND_COLUMNS]
-    return frame.reset_index(drop=True)
+    rows = _run(con, "expected_band.sql", _params(settings, th, as_of))
+    order = _scale_order()
+    bands = {(s.id, b.label): (b.low, b.high) for s in registry.values() for b in s.severity}
+    out = []
+    for r in rows:
+        if scale is not None and r["scale"] != scale:
+            continue
+        sc = registry[r["scale"]]
+        low, high = bands[(r["scale"], r["severity_band"])]
+        out.append({
+            "scale": r["scale"], "severity_band": r["severity_band"], "band_low": low, "band_high": high,
+            "session_number": int(r["session_number"]), "n_episodes": int(r["n_episodes"]),
+            "p10": float(r["p10"]), "p50": float(r["p50"]), "p90": float(r["p90"]),
+            "expected_edge": float(r["p_upper"] if sc.higher_is_worse else r["p_lower"]),
+            "usable": int(r["n_episodes"]) >= th.min_reference_episodes,
+            "_order": (order.get(r["scale"], len(order)), r["band_order"], int(r["session_number"])),
+        })
+    out.sort(key=lambda row: row["_order"])
+    frame = pd.DataFrame([{k: v for k, v in row.items() if k != "_order"} for row in out], columns=BAND_COLUMNS)
+    return frame.astype({"band_low": "int64", "band_high": "int64", "session_number": "int64",
+                         "n_episodes": "int64", "p10": "float64", "p50": "float64", "p90": "float64",
+                         "expected_edge": "float64", "usable": "bool"})

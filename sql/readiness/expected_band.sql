@@ -5,9 +5,12 @@
 -- grouped by the registry severity band of the episode's first score of the scale (readiness_bands).
 -- A cell is (scale, severity band, attended-session number); over the reference episodes' scores
 -- of that scale at that session number it gives n_episodes (distinct episodes) and the 10th, 50th
--- and 90th percentiles (linear interpolation, percentile_cont), plus p_upper / p_lower at
--- $upper_percentile / $lower_percentile: the worse edge of the band is p_upper for a scale where
--- higher is worse and p_lower where higher is better.
+-- and 90th percentiles, plus p_upper / p_lower at $upper_percentile / $lower_percentile: the worse
+-- edge of the band is p_upper for a scale where higher is worse and p_lower where higher is better.
+-- Percentiles interpolate linearly between the ordered scores (as percentile_cont, numpy's default
+-- and R type 7): position h = (n - 1) * p counted from 0, value = x[floor h] + (h - floor h) *
+-- (x[ceil h] - x[floor h]). Written out with row_number() so that it means the same in every SQL
+-- engine (SQLGlot turns percentile_cont into Spark's approximate percentile).
 WITH firsts AS (
     SELECT episode_id, scale, score
     FROM (
@@ -23,17 +26,52 @@ reference AS (
     SELECT f.episode_id, f.scale, b.label AS severity_band, b.band_order
     FROM firsts f
     JOIN readiness_bands b ON b.scale = f.scale AND f.score BETWEEN b.low AND b.high
+),
+cell_scores AS (
+    SELECT x.scale, x.severity_band, x.band_order, w.session_number, w.episode_id, w.score,
+           row_number() OVER (PARTITION BY x.scale, x.severity_band, w.session_number
+                              ORDER BY w.score, w.episode_id, w.measurement_key) AS rn,
+           count(*) OVER (PARTITION BY x.scale, x.severity_band, w.session_number) AS n
+    FROM reference x
+    JOIN w_scores w ON w.episode_id = x.episode_id AND w.scale = x.scale
+    JOIN scale_registry r ON r.scale = x.scale
+    WHERE r.is_outcome = TRUE
+),
+wanted AS (
+    SELECT 'p10' AS which, CAST(0.1 AS DOUBLE) AS p
+    UNION ALL SELECT 'p50', CAST(0.5 AS DOUBLE)
+    UNION ALL SELECT 'p90', CAST(0.9 AS DOUBLE)
+    UNION ALL SELECT 'p_upper', CAST($upper_percentile AS DOUBLE)
+    UNION ALL SELECT 'p_lower', CAST($lower_percentile AS DOUBLE)
+),
+positions AS (
+    SELECT c.scale, c.severity_band, c.band_order, c.session_number, c.rn, c.score,
+           q.which, (c.n - 1) * q.p AS h
+    FROM cell_scores c
+    CROSS JOIN wanted q
+),
+interpolated AS (
+    SELECT scale, severity_band, band_order, session_number, which,
+           max(CASE WHEN rn = floor(h) + 1 THEN score END)
+             + max(h - floor(h))
+             * (max(CASE WHEN rn = ceil(h) + 1 THEN score END) - max(CASE WHEN rn = floor(h) + 1 THEN score END))
+             AS value
+    FROM positions
+    GROUP BY scale, severity_band, band_order, session_number, which
+),
+counts AS (
+    SELECT scale, severity_band, session_number, count(DISTINCT episode_id) AS n_episodes
+    FROM cell_scores
+    GROUP BY scale, severity_band, session_number
 )
-SELECT x.scale, x.severity_band, x.band_order, w.session_number,
-       count(DISTINCT w.episode_id)                                 AS n_episodes,
-       percentile_cont(0.1) WITHIN GROUP (ORDER BY w.score)         AS p10,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY w.score)         AS p50,
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY w.score)         AS p90,
-       percentile_cont($upper_percentile) WITHIN GROUP (ORDER BY w.score) AS p_upper,
-       percentile_cont($lower_percentile) WITHIN GROUP (ORDER BY w.score) AS p_lower
-FROM reference x
-JOIN w_scores w ON w.episode_id = x.episode_id AND w.scale = x.scale
-JOIN scale_registry r ON r.scale = x.scale
-WHERE r.is_outcome = TRUE
-GROUP BY x.scale, x.severity_band, x.band_order, w.session_number
-ORDER BY x.scale, x.band_order, w.session_number
+SELECT i.scale, i.severity_band, i.band_order, i.session_number,
+       max(c.n_episodes)                                        AS n_episodes,
+       max(CASE WHEN i.which = 'p10' THEN i.value END)          AS p10,
+       max(CASE WHEN i.which = 'p50' THEN i.value END)          AS p50,
+       max(CASE WHEN i.which = 'p90' THEN i.value END)          AS p90,
+       max(CASE WHEN i.which = 'p_upper' THEN i.value END)      AS p_upper,
+       max(CASE WHEN i.which = 'p_lower' THEN i.value END)      AS p_lower
+FROM interpolated i
+JOIN counts c ON c.scale = i.scale AND c.severity_band = i.severity_band AND c.session_number = i.session_number
+GROUP BY i.scale, i.severity_band, i.band_order, i.session_number
+ORDER BY i.scale, i.band_order, i.session_number
