@@ -578,6 +578,93 @@ def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
+# ---------------------------------------------------------------------------------------------
+# a messy export, as clinics' record systems really write them (for import tests)
+# ---------------------------------------------------------------------------------------------
+MESSY_COLUMNS = {   # canonical field -> header in the messy export (see sample_data/messy_mapping.toml)
+    "patient_id": "Client ID", "clinician_id": "Therapist", "session_date": "Appointment Date",
+    "session_time": "Start Time", "status": "Attendance", "session_type": "Appointment Type",
+    "modality": "Delivery", "site": "Location", "referral_date": "Referral Date",
+    "discharge_reason": "Discharge Reason", "phq9": "PHQ-9 Total", "gad7": "GAD-7 Total",
+    "phq9_item9": "PHQ-9 Q9",
+}
+MESSY_STATUS = {"attended": "Show", "no_show": "No Show", "late_cancel": "Late Cancel",
+                "cancelled": "Cancelled", "scheduled": "Booked"}
+MESSY_DISCHARGE = {"planned": "Completed treatment", "dropout": "Disengaged",
+                   "transferred": "Referred on", "other": "Other"}
+MESSY_THERAPISTS = ("Zoë Brontë", "José Núñez", "Siobhán O'Connor", "Renée Müller",
+                    "François Lefèvre", "Björn Åström", "Inès Dubois", "Ana Paço")
+MESSY_SITES = {"Northgate": "Northgate – Main", "Riverside": "Riverside Café Building", "Digital": "Digital"}
+MESSY_DATE_FORMAT = "%m/%d/%Y"
+MESSY_NOTES = ('Rebooked; client phoned "running late"', "Interpreter needed\nSpanish", "Letter sent")
+
+
+def messy_export(frame: pd.DataFrame) -> bytes:
+    """The same sessions as a US record system's export: Windows-1252, ';'-delimited, CRLF line
+    ends, US dates (%m/%d/%Y), the system's own headers and status words, totals written as Excel
+    numbers ("14.0"), accented therapist names and a free-text notes column with quoted ';' and
+    embedded newlines. Every row is valid: with sample_data/messy_mapping.toml it imports to the
+    same sessions and scores as the clean export (therapists named instead of c01, c02, ...)."""
+    import csv
+    import io
+
+    def us_date(values: pd.Series) -> pd.Series:
+        parsed = pd.to_datetime(values.replace("", None), format="%Y-%m-%d")
+        return parsed.dt.strftime(MESSY_DATE_FORMAT).fillna("")
+
+    def excel(values: pd.Series) -> pd.Series:
+        return values.map(lambda v: "" if pd.isna(v) else f"{int(v)}.0")
+
+    names = {f"c{i + 1:02d}": name for i, name in enumerate(MESSY_THERAPISTS)}
+    out = pd.DataFrame({
+        MESSY_COLUMNS["patient_id"]: frame["patient_id"].str.upper(),
+        MESSY_COLUMNS["clinician_id"]: frame["clinician_id"].map(lambda c: names.get(c, c)),
+        MESSY_COLUMNS["session_date"]: us_date(frame["session_date"]),
+        MESSY_COLUMNS["session_time"]: frame["session_time"],
+        MESSY_COLUMNS["status"]: frame["status"].map(MESSY_STATUS),
+        MESSY_COLUMNS["session_type"]: frame["session_type"],
+        MESSY_COLUMNS["modality"]: frame["modality"],
+        MESSY_COLUMNS["site"]: frame["site"].map(lambda s: MESSY_SITES.get(s, s)),
+        MESSY_COLUMNS["referral_date"]: us_date(frame["referral_date"]),
+        MESSY_COLUMNS["discharge_reason"]: frame["discharge_reason"].map(lambda r: MESSY_DISCHARGE.get(r, r)),
+        MESSY_COLUMNS["phq9"]: excel(frame["phq9"]),
+        MESSY_COLUMNS["gad7"]: excel(frame["gad7"]),
+        MESSY_COLUMNS["phq9_item9"]: frame["phq9_item9"].map(lambda v: "" if pd.isna(v) else str(int(v))),
+        "Notes": [MESSY_NOTES[i % len(MESSY_NOTES)] if i % 23 == 5 else "" for i in range(len(frame))],
+    })
+    text = io.StringIO()
+    out.to_csv(text, sep=";", index=False, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    return text.getvalue().encode("cp1252")
+
+
+def read_export(path: Path) -> pd.DataFrame:
+    """A clean export written by write_csv, as generate() returns it (strings, nullable scores)."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for name in SCORE_COLUMNS:
+        frame[name] = pd.to_numeric(frame[name].replace("", None)).astype("Int64")
+    return frame
+
+
+def write_messy_sample(clean_csv: Path, folder: Path) -> tuple[Path, Path]:
+    """messy_export.csv and messy_mapping.toml in ``folder``, from the clean export ``clean_csv``."""
+    folder = Path(folder)
+    export, mapping = folder / "messy_export.csv", folder / "messy_mapping.toml"
+    export.write_bytes(messy_export(read_export(Path(clean_csv))))
+    mapping.write_text(messy_mapping_toml(), encoding="utf-8", newline="\n")
+    return export, mapping
+
+
+def messy_mapping_toml() -> str:
+    """The mapping that reads messy_export() (the format of `waypoint ingest --mapping`)."""
+    lines = ["# Mapping for sample_data/messy_export.csv (see sample_data/README.md).", "[columns]"]
+    lines += [f'{field} = "{header}"' for field, header in MESSY_COLUMNS.items()]
+    lines += ["", "[dates]", f'format = "{MESSY_DATE_FORMAT}"', "", "[values.status]"]
+    lines += [f'"{word}" = "{status}"' for status, word in MESSY_STATUS.items()]
+    lines += ["", "[values.discharge_reason]"]
+    lines += [f'"{word}" = "{reason}"' for reason, word in MESSY_DISCHARGE.items()]
+    return "\n".join(lines) + "\n"
+
+
 def build_demo(con: "duckdb.DuckDBPyConnection", config: DemoConfig = DemoConfig()):
     """Generate the demo clinic and import it into ``con``; returns the ImportResult."""
     from .ingest import ingest_files
@@ -586,3 +673,12 @@ def build_demo(con: "duckdb.DuckDBPyConnection", config: DemoConfig = DemoConfig
         path = write_csv(config, Path(folder) / f"demo_clinic_seed{config.seed}.csv")
         results = ingest_files(con, [path], imported_by="demo")
     return results[0]
+
+
+if __name__ == "__main__":   # maintainers: python -m analytics.demo messy sample_data/demo_clinic.csv
+    import sys
+
+    if len(sys.argv) != 3 or sys.argv[1] != "messy":
+        sys.exit("usage: python -m analytics.demo messy CLEAN.csv   (writes the messy sample beside it)")
+    for written in write_messy_sample(Path(sys.argv[2]), Path(sys.argv[2]).parent):
+        print(f"wrote {written}")
