@@ -241,3 +241,38 @@ def histogram(frame: pd.DataFrame, *, x: str, x_title: str, y_title: str, height
     fig = go.Figure(go.Histogram(x=frame[x], marker_color=OKABE_ITO["blue"], marker_line=dict(width=1, color="white"),
                                  hovertemplate="%{x} days: %{y}<extra></extra>", xbins=dict(size=7, start=-0.5)))
     return base(fig, height=height, x_title=x_title, y_title=y_title, legend=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# case-mix-adjusted ratios with their intervals (a forest plot)
+# ---------------------------------------------------------------------------------------------
+def ratio_intervals(frame: pd.DataFrame, *, label: str, ratio: str, low: str, high: str, small: str | None = None,
+                    observed: str | None = None, expected: str | None = None, height: int | None = None,
+                    x_title: str = "Observed ÷ expected (dashed line at 1: as expected for their case mix)") -> go.Figure:
+    """One row per clinician: the ratio as a point with its 95 % interval as a bar, against a
+    vertical line at 1 (as expected for their case mix). Hollow points rest on small numbers."""
+    fig = go.Figure()
+    rows = frame[[not is_missing(v) for v in frame[ratio]]].sort_values(label, ascending=False)
+    fig.add_vline(x=1.0, line=dict(color=OKABE_ITO["black"], width=1, dash="dash"))
+    for is_small in (False, True):
+        part = rows[rows[small].fillna(False).astype(bool) == is_small] if small else (rows if not is_small else rows.iloc[0:0])
+        if part.empty:
+            continue
+        custom = list(zip(part[observed] if observed else [""] * len(part),
+                          part[expected] if expected else [""] * len(part), part[low], part[high]))
+        fig.add_trace(go.Scatter(
+            x=part[ratio], y=part[label], mode="markers",
+            name="small number (hollow)" if is_small else "clinician",
+            error_x=dict(type="data", symmetric=False, array=list(part[high] - part[ratio]),
+                         arrayminus=list(part[ratio] - part[low]), color="#777777", thickness=1.5, width=4),
+            marker=dict(size=10, symbol="diamond-open" if is_small else "diamond", color=OKABE_ITO["blue"],
+                        line=dict(width=1.5, color=OKABE_ITO["blue"])),
+            customdata=custom,
+            hovertemplate="%{y}: %{x:.2f}<br>observed %{customdata[0]}, expected %{customdata[1]:.1f}"
+                          "<br>95 % interval %{customdata[2]:.2f}–%{customdata[3]:.2f}<extra></extra>",
+        ))
+    fig = base(fig, height=height or 80 + 34 * max(1, len(rows)), x_title=x_title, legend=bool(small))
+    fig.update_xaxes(showgrid=True, gridcolor=GRID, rangemode="tozero")
+    order = sorted(str(v) for v in rows[label])
+    fig.update_yaxes(showgrid=False, type="category", categoryorder="array", categoryarray=order[::-1])
+    return fig

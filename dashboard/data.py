@@ -224,3 +224,131 @@ def load_demo() -> Any:
 
 def sample_export_path() -> Path:
     return Path(__file__).resolve().parent.parent / "sample_data" / "demo_clinic.csv"
+
+
+# ---------------------------------------------------------------------------------------------
+# thin views over analytics results (selection, grouping and joins of figures analytics computed;
+# no clinical rule is applied here)
+# ---------------------------------------------------------------------------------------------
+def readiness_settings(settings: Settings) -> Settings:
+    """Readiness is as on the as-of date: the period does not change it (one cache entry)."""
+    return settings.with_(date_from=None, date_to=None)
+
+
+def patient_settings() -> Settings:
+    """A patient's record is shown whole: no period, clinician or site filter."""
+    return base_settings()
+
+
+def readiness(settings: Settings) -> pd.DataFrame:
+    """``analytics.readiness.readiness_frame`` for the clinician and site of ``settings``."""
+    return compute("readiness.readiness_frame", readiness_settings(settings))
+
+
+def readiness_counts(settings: Settings) -> pd.DataFrame:
+    """Active episodes in each readiness category, every category listed in its order (zeros too):
+    category, label, description, patients."""
+    from analytics.readiness import CATEGORIES
+
+    frame = readiness(settings)
+    counts = frame["category"].value_counts() if len(frame) else pd.Series(dtype="int64")
+    return pd.DataFrame([{"category": c.id, "label": c.label, "description": c.description,
+                          "patients": int(counts.get(c.id, 0))} for c in CATEGORIES])
+
+
+def intake_mix(settings: Settings, scale: str = "phq9") -> pd.DataFrame:
+    """Episodes that started in the period by the severity band of their first score on ``scale``
+    (``analytics.outcomes.episode_outcomes``: ``intake_band`` for PHQ-9, else ``<scale>_first`` placed
+    in the registry's bands): band, episodes, share; bands in the registry's order, then "not scored"."""
+    registry = scale_registry()
+    frame = compute("outcomes.episode_outcomes", settings)
+    start = pd.to_datetime(frame["start_date"]) if len(frame) else pd.Series(dtype="datetime64[ns]")
+    keep = pd.Series(True, index=frame.index)
+    if settings.date_from is not None:
+        keep &= start >= pd.Timestamp(settings.date_from)
+    if settings.date_to is not None:
+        keep &= start <= pd.Timestamp(settings.date_to)
+    started = frame[keep]
+    spec = registry.get(scale)
+    if scale == "phq9" and "intake_band" in started:
+        bands = started["intake_band"]
+    elif spec is not None and f"{scale}_first" in started:
+        bands = pd.Series([None if pd.isna(v) else spec.band(float(v)) for v in started[f"{scale}_first"]],
+                          index=started.index, dtype="object")
+    else:
+        bands = pd.Series([None] * len(started), index=started.index, dtype="object")
+    order = [b.label for b in spec.severity] if spec else []
+    counts = bands.fillna("not scored").value_counts()
+    rows = [{"band": label, "episodes": int(counts.get(label, 0))} for label in order]
+    if counts.get("not scored", 0):
+        rows.append({"band": "not scored", "episodes": int(counts["not scored"])})
+    out = pd.DataFrame(rows, columns=["band", "episodes"])
+    total = int(out["episodes"].sum()) if len(out) else 0
+    out["share"] = [round(n / total, 4) if total else None for n in out["episodes"]]
+    return out
+
+
+def sessions_by_month(settings: Settings) -> pd.DataFrame:
+    """Attended sessions per month (``analytics.engagement.sessions_delivered`` summed over
+    clinicians): month, attended_sessions."""
+    frame = compute("engagement.sessions_delivered", settings)
+    if frame.empty:
+        return pd.DataFrame(columns=["month", "attended_sessions"])
+    out = frame.groupby("month", as_index=False, sort=True)["attended_sessions"].sum()
+    out["attended_sessions"] = out["attended_sessions"].astype("int64")
+    return out
+
+
+def outcome_episodes(settings: Settings) -> pd.DataFrame:
+    """The episodes behind the headline rates: those that ended in the period (``in_rates``)."""
+    frame = compute("outcomes.episode_outcomes", settings)
+    return frame[frame["in_rates"].fillna(0).astype(int) == 1].reset_index(drop=True)
+
+
+def patient_episodes(patient_id: str) -> pd.DataFrame:
+    """Every episode of one patient (``analytics.outcomes.episode_outcomes``, whole record), latest first."""
+    frame = compute("outcomes.episode_outcomes", patient_settings())
+    mine = frame[frame["patient_id"] == patient_id]
+    return mine.sort_values("start_date", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def patient_trajectories(patient_id: str) -> pd.DataFrame:
+    """``analytics.outcomes.trajectories`` for one patient (whole record)."""
+    return compute("outcomes.trajectories", patient_settings(), patient_id=patient_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _patient_sessions(version: DataVersion, settings: Settings, patient_id: str) -> pd.DataFrame:
+    from analytics.episodes import prepare
+
+    with cursor() as cur:
+        prepare(cur, settings)
+        return cur.execute(
+            """SELECT episode_id, session_date, session_time, status, clinician_id, session_type, session_number
+               FROM w_sessions WHERE patient_id = ? ORDER BY session_date, session_time, session_key""",
+            [patient_id],
+        ).df()
+
+
+def patient_sessions(patient_id: str) -> pd.DataFrame:
+    """One patient's booked sessions up to the as-of date (the work table of
+    ``analytics.episodes.prepare``): episode_id, session_date, session_time, status, clinician_id,
+    session_type, session_number (attended sessions only)."""
+    return _patient_sessions(data_version(), patient_settings(), patient_id)
+
+
+def min_reference_episodes() -> int:
+    """Readiness uses an expected-band cell only with this many reference episodes (clinic config)."""
+    from analytics.readiness import load_thresholds
+
+    return load_thresholds(os.environ.get("WAYPOINT_CONFIG")).min_reference_episodes
+
+
+def expected_band(scale: str, severity_band: str | None) -> pd.DataFrame:
+    """The cells of ``analytics.readiness.expected_band`` for one scale and intake severity band that
+    readiness itself uses (enough reference episodes): session_number, n_episodes, p10, p50, p90."""
+    if severity_band is None:
+        return pd.DataFrame(columns=["session_number", "n_episodes", "p10", "p50", "p90"])
+    frame = compute("readiness.expected_band", readiness_settings(patient_settings()), scale=scale)
+    cells = frame[(frame["severity_band"] == severity_band) & (frame["n_episodes"] >= min_reference_episodes())]
+    return cells[["session_number", "n_episodes", "p10", "p50", "p90"]].reset_index(drop=True)

@@ -1,3 +1,119 @@
+"""Clinicians (directors): each clinician's outcomes against the clinic's, fairly — funnel plots
+with control limits, and recovery adjusted for how unwell each clinician's patients were at the start.
+
+Never a bare league table: every rate is shown with its number of cases and its interval, in
+clinician order, not ranked."""
 import streamlit as st
 
+from dashboard import charts, data, filters, ui
+
+f = filters.current()
+settings = f.settings()
+
 st.title("Clinicians")
+st.caption(f"Episodes that ended {f.period_label}" + (f" · {f.site}" if f.site else "")
+           + ". Every clinician is shown, whatever the clinician filter says, so that each is seen against the clinic.")
+
+with st.expander("How to read these charts", expanded=False, icon=":material/help:"):
+    st.markdown(
+        "- Each point is a clinician: their rate (up the side) against the number of episodes it rests on "
+        "(along the bottom).\n"
+        "- The solid line is the clinic's rate. The dashed and dotted funnels are the 95 % and 99.8 % limits: "
+        "where a clinician's rate would fall by chance alone, for that many episodes. A clinician with few "
+        "episodes can sit far from the clinic's rate and still be within chance.\n"
+        "- A point outside a limit is drawn as a triangle (▲ above, ▼ below) and is worth a conversation, "
+        "not a verdict: check the case mix and the data first.\n"
+        f"- Hollow points rest on fewer than {settings.small_number} episodes: read them with great care.\n"
+        "- Case-mix-adjusted recovery compares each clinician's recoveries with the number expected if their "
+        "patients had recovered at the clinic's rate for their severity at intake. 1 means as expected."
+    )
+
+comparison = ui.safe("The comparison", "outcomes.clinician_comparison", settings)
+
+MEASURES = {
+    "recovery": ("Recovery", True, "of patients at caseness who recovered"),
+    "reliable_improvement": ("Reliable improvement", True, "of patients with paired scores who reliably improved"),
+    "dropout": ("Dropout", False, "of ended episodes that ended in dropout"),
+}
+SIGNALS = {
+    "within": "within the limits",
+    "above 95 %": "above the 95 % limit",
+    "above 99.8 %": "above the 99.8 % limit",
+    "below 95 %": "below the 95 % limit",
+    "below 99.8 %": "below the 99.8 % limit",
+}
+
+
+def _shown(part):
+    """The comparison rows in clinicians' words, in clinician order (not ranked)."""
+    out = part.sort_values("clinician_id", kind="stable")
+    return out.assign(
+        signal=[SIGNALS.get(s, "no episodes") if not ui.is_missing(s) else "no episodes" for s in out["signal"]],
+        small=["small number" if s else "" for s in out["small"].fillna(False).astype(bool)],
+    )[["clinician_id", "numerator", "denominator", "rate", "ci_low", "ci_high", "target", "signal", "small"]].rename(columns={
+        "clinician_id": "Clinician", "numerator": "Count", "denominator": "Episodes", "rate": "Rate",
+        "ci_low": "95 % low", "ci_high": "95 % high", "target": "Clinic rate", "signal": "Against the funnel",
+        "small": "Small number",
+    })
+
+
+PERCENT = {c: st.column_config.NumberColumn(format="percent") for c in ("Rate", "95 % low", "95 % high", "Clinic rate")}
+
+if comparison is not None:
+    if comparison.empty:
+        st.info("No episode ended in this view yet, so there is nothing to compare.", icon=":material/info:")
+    else:
+        tabs = st.tabs([label for label, _, _ in MEASURES.values()])
+        for tab, (measure, (label, higher_better, what)) in zip(tabs, MEASURES.items()):
+            with tab:
+                part = comparison[comparison["measure"] == measure]
+                target = part["target"].dropna()
+                target = float(target.iloc[0]) if len(target) else None
+                st.caption(f"{label}: the share {what}. Clinic rate "
+                           + (f"{target:.1%}" if target is not None else "—")
+                           + ("; higher is better." if higher_better else "; lower is better."))
+                st.plotly_chart(charts.funnel(part, label="clinician_id", n="denominator", rate="rate", target=target,
+                                              small="small", y_title=label, higher_is_better=higher_better),
+                                key=f"funnel-{measure}")
+                small = part[part["small"].fillna(False).astype(bool)]
+                if len(small):
+                    st.caption(f":material/warning: Small numbers (fewer than {settings.small_number} episodes): "
+                               + ", ".join(f"{c} ({int(n)})" for c, n in zip(small["clinician_id"], small["denominator"]))
+                               + ". Their rates can swing widely by chance.")
+                ui.table(_shown(part), f"{label} by clinician", key=f"table-{measure}", column_config=PERCENT)
+
+        st.subheader("Recovery adjusted for case mix")
+        st.caption("Observed recoveries ÷ the recoveries expected had each patient recovered at the clinic's rate for "
+                   "their PHQ-9 severity at intake. Above 1: more recoveries than expected for their case mix; the bar is "
+                   "the 95 % interval, and an interval that crosses 1 is consistent with chance.")
+        mix = comparison[comparison["measure"] == "recovery"]
+        if mix["oe_ratio"].notna().any():
+            st.plotly_chart(charts.ratio_intervals(mix, label="clinician_id", ratio="oe_ratio", low="oe_ci_low",
+                                                   high="oe_ci_high", small="small", observed="numerator",
+                                                   expected="expected"), key="case-mix")
+            ui.table(mix.sort_values("clinician_id")[["clinician_id", "denominator", "numerator", "expected", "oe_ratio",
+                                                      "oe_ci_low", "oe_ci_high", "small"]].assign(
+                small=lambda d: ["small number" if s else "" for s in d["small"].fillna(False).astype(bool)]).rename(columns={
+                    "clinician_id": "Clinician", "denominator": "Patients at caseness", "numerator": "Recovered",
+                    "expected": "Expected recoveries", "oe_ratio": "Observed ÷ expected", "oe_ci_low": "95 % low",
+                    "oe_ci_high": "95 % high", "small": "Small number"}),
+                "case-mix-adjusted recovery", key="table-case-mix",
+                column_config={c: st.column_config.NumberColumn(format="%.2f") for c in (
+                    "Expected recoveries", "Observed ÷ expected", "95 % low", "95 % high")})
+        else:
+            st.caption("No clinician has a patient at caseness with paired scores in this view.")
+        ui.show_sql("clinician_comparison")
+
+st.subheader("Data completeness")
+st.caption("Missing scores bias every rate above: a clinician who scores only at good sessions looks better than one "
+           "who scores every time. Paired completeness is the share of finished episodes with PHQ-9 and GAD-7 at the "
+           "start and the end.")
+quality = ui.safe("Data quality", "outcomes.data_quality", settings.with_(clinician_id=None))
+if quality is not None and len(quality):
+    QUALITY = {"paired_completeness": "Paired scores (finished episodes)",
+               "sessions_scored": "Attended sessions with a score"}
+    ui.table(quality.assign(measure=[QUALITY.get(m, m) for m in quality["measure"]]).rename(columns={"measure": "Measure", "clinician_id": "Clinician", "month": "Month",
+                                     "numerator": "Count", "denominator": "Out of", "rate": "Rate",
+                                     "ci_low": "95 % low", "ci_high": "95 % high"}),
+             "data completeness by clinician and month", key="quality", height=300,
+             column_config={c: st.column_config.NumberColumn(format="percent") for c in ("Rate", "95 % low", "95 % high")})

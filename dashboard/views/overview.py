@@ -1,3 +1,176 @@
+"""Clinic overview (directors): the period's headline outcomes with their counts and the change
+since the previous period, monthly trends with 95 % intervals, who comes in, the work delivered,
+and where the active caseload stands."""
 import streamlit as st
 
+from dashboard import charts, data, filters, ui
+
+f = filters.current()
+settings = f.settings()
+registry = data.scale_registry()
+
 st.title("Clinic overview")
+scope = (f" · clinician {f.clinician_id}" if f.clinician_id else "") + (f" · {f.site}" if f.site else "")
+st.caption(f"Episodes of care that ended {f.period_label}{scope}. Definitions follow NHS Talking Therapies: "
+           "a patient is counted when they finished treatment (2 or more sessions) with PHQ-9 and GAD-7 scored "
+           "at the start and the end.")
+
+kpis = ui.safe("The headline figures", "outcomes.kpis", settings)
+previous_settings = f.previous_settings()
+before = ui.safe("Last period's figures", "outcomes.kpis", previous_settings) if previous_settings else None
+
+
+def _att(k: dict | None) -> dict:
+    return (k or {}).get("attendance") or {}
+
+
+def _took_place(a: dict) -> int | None:
+    if not a:
+        return None
+    return int(a["attended"]) + int(a["no_show"]) + int(a["late_cancel"])
+
+
+# (label, rate key, numerator key, denominator key, higher is better, what the count is of, help)
+TILES = [
+    ("Recovery", "recovery_rate", "recovered", "at_caseness", True, "patients at caseness",
+     "Moved from at or above the cutoff (PHQ-9 10 or GAD-7 8) to below both by their last session."),
+    ("Reliable improvement", "reliable_improvement_rate", "reliable_improvement", "paired", True,
+     "patients with scores at start and end",
+     "PHQ-9 fell by 6 or more or GAD-7 by 4 or more, and neither rose by as much."),
+    ("Reliable deterioration", "reliable_deterioration_rate", "reliable_deterioration", "paired", False,
+     "patients with scores at start and end",
+     "PHQ-9 rose by 6 or more or GAD-7 by 4 or more, and neither fell by as much."),
+    ("Reliable recovery", "reliable_recovery_rate", "reliable_recovery", "at_caseness", True,
+     "patients at caseness", "Recovered and reliably improved."),
+    ("Paired scores", "paired_completeness", "paired", "finished_treatment", True,
+     "patients who finished treatment",
+     "Finished treatment with PHQ-9 and GAD-7 scored at two or more sessions. Missing scores bias every rate."),
+]
+
+def _delta(now, then):
+    return None if ui.is_missing(now) or ui.is_missing(then) else now - then
+
+
+def _tile(col, label: str, value: str, *, delta=None, good_when_up: bool = True, help: str, count_text: str,
+          small: bool = False) -> None:
+    with col.container(border=True, height="stretch"):
+        st.metric(label, value, delta=ui.points(delta), delta_color="normal" if good_when_up else "inverse",
+                  help=help, delta_description="vs previous period" if delta is not None else None)
+        st.caption(count_text + (" · :material/warning: small number, read with care" if small else ""))
+
+
+if kpis:
+    att_now, att_then = _att(kpis), _att(before)
+    tiles = []
+    for label, key, num, den, higher_better, of_what, explain in TILES:
+        tiles.append(dict(label=label, value=ui.pct(kpis[key]), delta=_delta(kpis[key], (before or {}).get(key)),
+                          good_when_up=higher_better, help=explain,
+                          count_text=f"{ui.count(kpis[num])} of {ui.count(kpis[den])} {of_what}",
+                          small=not ui.is_missing(kpis[den]) and 0 < int(kpis[den]) < settings.small_number))
+    tiles.insert(5, dict(
+        label="Attendance", value=ui.pct(att_now.get("attendance_rate")),
+        delta=_delta(att_now.get("attendance_rate"), att_then.get("attendance_rate")), good_when_up=True,
+        help="Attended ÷ (attended + no-shows + late cancellations), over sessions in the period. "
+             "Cancellations made in good time are not counted against it.",
+        count_text=f"{ui.count(att_now.get('attended'))} of {ui.count(_took_place(att_now))} sessions that went ahead or were missed"))
+    tiles.insert(6, dict(
+        label="Dropout", value=ui.pct(kpis["dropout_rate"]), delta=_delta(kpis["dropout_rate"], (before or {}).get("dropout_rate")),
+        good_when_up=False, help="Ended without a planned ending: discharged as dropout, or no contact for 90 days.",
+        count_text=f"{ui.count(kpis['dropout'])} of {ui.count(kpis['ended'])} episodes that ended"))
+    tiles.append(dict(
+        label="In treatment now", value=ui.count(kpis["active"]), help="Episodes open in the period that are still "
+        "active on the latest session date.",
+        count_text=f"of {ui.count(kpis['episodes'])} episodes open in the period"))
+    for row in range(0, len(tiles), 4):
+        for col, tile in zip(st.columns(4), tiles[row:row + 4]):
+            _tile(col, **tile)
+    if previous_settings:
+        st.caption(f"Changes are in percentage points against the previous {(f.date_to - f.date_from).days + 1} days "
+                   f"({previous_settings.date_from:%d %b %Y} – {previous_settings.date_to:%d %b %Y}). "
+                   "For deterioration and dropout a fall is good, and is shown in green.")
+
+    with st.expander("The episodes behind these figures"):
+        behind = data.outcome_episodes(settings)
+        st.caption("Every episode that ended in the period, with its scores and how it was counted "
+                   "(1 = counted in that figure, 0 = not, empty = not applicable).")
+        ui.table(behind, "episodes behind the headline figures", key="behind")
+    ui.show_sql("recovery_rate", "attendance")
+
+st.subheader("Monthly trends")
+st.caption("By month the episode ended. The shaded band is the 95 % interval: a month with few endings has a wide band, "
+           "so read single months with care.")
+MEASURES = {"recovery": "Recovery", "reliable_improvement": "Reliable improvement",
+            "reliable_deterioration": "Reliable deterioration", "reliable_recovery": "Reliable recovery",
+            "paired_completeness": "Paired scores", "dropout": "Dropout"}
+chosen = st.segmented_control("Measure", list(MEASURES), format_func=MEASURES.get, default="recovery",
+                              key="trend-measure", label_visibility="collapsed") or "recovery"
+monthly = ui.safe("Monthly trends", "outcomes.rates_by_month", settings)
+if monthly is not None:
+    part = monthly[(monthly["measure"] == chosen) & (monthly["denominator"] > 0)]
+    if part.empty:
+        st.caption("No episode ended in this view yet.")
+    else:
+        st.plotly_chart(charts.rate_trend(part, x="month", rate="rate", low="ci_low", high="ci_high",
+                                          numerator="numerator", denominator="denominator",
+                                          y_title=MEASURES[chosen]), key="trend")
+        with st.expander("Monthly figures"):
+            ui.table(monthly.assign(measure=monthly["measure"].map(MEASURES)).rename(columns={
+                "month": "Month", "measure": "Measure", "numerator": "Count", "denominator": "Out of",
+                "rate": "Rate", "ci_low": "95 % low", "ci_high": "95 % high"}), "monthly outcome rates", key="monthly",
+                column_config={c: st.column_config.NumberColumn(format="percent") for c in ("Rate", "95 % low", "95 % high")})
+            ui.show_sql("rates_by_month")
+
+left, right = st.columns(2, gap="large")
+with left:
+    scale = f.scale if f.scale in registry and registry[f.scale].severity else "phq9"
+    st.subheader("Severity at intake")
+    st.caption(f"Episodes that started in the period, by their first {registry[scale].name} score.")
+    try:
+        mix = data.intake_mix(settings, scale)
+    except (ImportError, AttributeError, KeyError) as exc:
+        ui.unavailable("The intake mix", exc)
+        mix = None
+    if mix is not None and mix["episodes"].sum() > 0:
+        st.plotly_chart(charts.bars(mix, x="band", y="episodes", y_title="Episodes", horizontal=True,
+                                    text=None, height=60 + 36 * len(mix),
+                                    hover="%{y}: %{x} episodes<extra></extra>"), key="intake")
+        with st.expander("Intake table"):
+            ui.table(mix.rename(columns={"band": "Severity at intake", "episodes": "Episodes", "share": "Share"}),
+                     "severity at intake", key="intake-table",
+                     column_config={"Share": st.column_config.NumberColumn(format="percent")})
+    elif mix is not None:
+        st.caption("No episode started in this view.")
+with right:
+    st.subheader("Sessions delivered")
+    st.caption("Attended sessions by month.")
+    try:
+        delivered = data.sessions_by_month(settings)
+    except (ImportError, AttributeError) as exc:
+        ui.unavailable("Sessions delivered", exc)
+        delivered = None
+    if delivered is not None and len(delivered):
+        st.plotly_chart(charts.bars(delivered, x="month", y="attended_sessions", y_title="Attended sessions",
+                                    hover="%{x}: %{y} sessions<extra></extra>"), key="delivered")
+        with st.expander("Sessions table"):
+            ui.table(delivered.rename(columns={"month": "Month", "attended_sessions": "Attended sessions"}),
+                     "sessions delivered by month", key="delivered-table")
+    elif delivered is not None:
+        st.caption("No attended session in this view.")
+
+st.subheader("Where active patients stand")
+st.caption("Every patient in treatment now, in one readiness category each (safety first). Open the caseload to see who "
+           "and why. Waypoint shows the evidence; the clinician decides.")
+try:
+    counts = data.readiness_counts(settings)
+except (ImportError, AttributeError) as exc:
+    ui.unavailable("Readiness", exc)
+    counts = None
+if counts is not None:
+    st.plotly_chart(charts.bars(counts, x="label", y="patients", y_title="Patients in treatment", horizontal=True,
+                                height=60 + 30 * len(counts), hover="%{y}: %{x} patients<extra></extra>"),
+                    key="readiness-bars")
+    st.page_link("views/caseload.py", label="Open the caseload", icon=":material/assignment_ind:")
+    with st.expander("Readiness counts table"):
+        ui.table(counts.drop(columns=["category"]).rename(columns={
+            "label": "Category", "description": "What it means", "patients": "Patients"}),
+            "readiness categories", key="readiness-counts")
