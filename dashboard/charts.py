@@ -126,7 +126,7 @@ def funnel(frame: pd.DataFrame, *, label: str, n: str, rate: str, target: float 
 # ---------------------------------------------------------------------------------------------
 def trajectory(scores: pd.DataFrame, scale, *, x: str = "session_date", y: str = "score",
                expected: pd.DataFrame | None = None, missed: pd.DataFrame | None = None,
-               height: int = 340) -> go.Figure:
+               reliable_change: float | None = None, height: int = 340) -> go.Figure:
     """One scale's scores over time. Shaded severity bands (labelled), the clinical cutoff
     (dashed), the reliable-change band around the first score, the expected range at each
     session for patients who started at the same severity (p10–p90, when given), and the
@@ -137,28 +137,29 @@ def trajectory(scores: pd.DataFrame, scale, *, x: str = "session_date", y: str =
     span_x = (scores[x].min(), scores[x].max()) if len(scores) else (None, None)
     for i, band in enumerate(scale.severity):
         fill = BAND_FILLS[min(i, len(BAND_FILLS) - 1)] if scale.higher_is_worse else BAND_FILLS[max(0, len(scale.severity) - 1 - i)]
-        fig.add_hrect(y0=band.low - 0.5 if band.low > lo else lo, y1=band.high + 0.5 if band.high < hi else hi,
-                      fillcolor=fill, line_width=0, layer="below",
-                      annotation_text=band.label, annotation_position="right",
-                      annotation=dict(font=dict(size=10, color="#777777")))
+        y0, y1 = (band.low - 0.5 if band.low > lo else lo), (band.high + 0.5 if band.high < hi else hi)
+        fig.add_hrect(y0=y0, y1=y1, fillcolor=fill, line_width=0, layer="below")
+        # the band's name in the right margin, clear of the data
+        fig.add_annotation(text=band.label, xref="paper", x=1.01, xanchor="left", y=(y0 + y1) / 2, yref="y",
+                           showarrow=False, font=dict(size=10, color="#666666"))
     if scale.cutoff is not None:
-        fig.add_hline(y=scale.cutoff, line=dict(color=OKABE_ITO["vermillion"], width=1.5, dash="dash"),
-                      annotation_text=f"clinical cutoff {scale.cutoff:g}", annotation_position="top left",
-                      annotation=dict(font=dict(size=11, color=OKABE_ITO["vermillion"])))
-    if len(scores) and scale.reliable_change:
+        fig.add_hline(y=scale.cutoff, line=dict(color=OKABE_ITO["vermillion"], width=1.5, dash="dash"))
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"clinical cutoff {scale.cutoff:g}",
+                                 line=dict(color=OKABE_ITO["vermillion"], width=1.5, dash="dash")))
+    rc = reliable_change if reliable_change is not None and not is_missing(reliable_change) else scale.reliable_change
+    if len(scores) and rc:
         first = float(scores[y].iloc[0])
         fig.add_trace(go.Scatter(
             x=[span_x[0], span_x[1], span_x[1], span_x[0]],
-            y=[first - scale.reliable_change, first - scale.reliable_change,
-               first + scale.reliable_change, first + scale.reliable_change],
-            fill="toself", fillcolor=_rgba(OKABE_ITO["sky"], 0.18), line=dict(width=1, color=_rgba(OKABE_ITO["sky"], 0.6), dash="dot"),
-            name=f"no reliable change (first score ± {scale.reliable_change:g})", hoverinfo="skip",
+            y=[first - rc, first - rc, first + rc, first + rc],
+            mode="lines", fill="toself", fillcolor=_rgba(OKABE_ITO["sky"], 0.10), line=dict(width=1.5, color=OKABE_ITO["sky"], dash="dot"),
+            name=f"no reliable change (first score ± {float(rc):.3g})", hoverinfo="skip",
         ))
     if expected is not None and len(expected):
         e = expected.sort_values(x)
         fig.add_trace(go.Scatter(
             x=list(e[x]) + list(e[x])[::-1], y=list(e["p90"]) + list(e["p10"])[::-1],
-            fill="toself", fillcolor=_rgba(OKABE_ITO["green"], 0.15), line=dict(width=0),
+            mode="lines", fill="toself", fillcolor=_rgba(OKABE_ITO["green"], 0.14), line=dict(width=0),
             name="expected range (similar patients, 10th–90th centile)", hoverinfo="skip",
         ))
         fig.add_trace(go.Scatter(x=e[x], y=e["p50"], mode="lines", name="expected (median)",
@@ -184,6 +185,8 @@ def trajectory(scores: pd.DataFrame, scale, *, x: str = "session_date", y: str =
     fig = base(fig, height=height, y_title=f"{scale.name} score")
     fig.update_yaxes(range=[lo - 0.5, hi + 0.5] if scale.higher_is_worse else [lo - 0.5, hi + 0.5])
     fig.update_layout(margin=dict(l=10, r=110, t=40, b=10))
+    if len(scores) and pd.api.types.is_datetime64_any_dtype(scores[x]):
+        fig.update_xaxes(type="date")  # the legend-only cutoff entry must not make the axis numeric
     return fig
 
 

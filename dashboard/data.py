@@ -352,3 +352,44 @@ def expected_band(scale: str, severity_band: str | None) -> pd.DataFrame:
     frame = compute("readiness.expected_band", readiness_settings(patient_settings()), scale=scale)
     cells = frame[(frame["severity_band"] == severity_band) & (frame["n_episodes"] >= min_reference_episodes())]
     return cells[["session_number", "n_episodes", "p10", "p50", "p90"]].reset_index(drop=True)
+
+
+CASELOAD_COLUMNS = ["category", "label", "patient_id", "episode_id", "clinician_id", "trend", "first", "latest",
+                    "change", "attended_sessions", "last_session", "next_booked", "reason", "reasons"]
+
+
+def caseload(settings: Settings, scale: str = "phq9") -> pd.DataFrame:
+    """The active patients of ``settings``'s clinician (all when none), from
+    ``analytics.readiness.readiness_frame`` in its order (safety first), one row each, with
+    ``scale``'s scores laid out for a table: trend (the scores in order), first, latest, change
+    (latest − first; empty without two scores), reasons joined into one line."""
+    frame = readiness(settings)
+    rows = []
+    for r in frame.itertuples(index=False):
+        series = [p["score"] for p in (r.series or {}).get(scale, [])]
+        first = (r.first_scores or {}).get(scale)
+        latest = (r.last_scores or {}).get(scale)
+        rows.append({
+            "category": r.category, "label": r.label, "patient_id": r.patient_id, "episode_id": r.episode_id,
+            "clinician_id": r.clinician_id, "trend": series, "first": first, "latest": latest,
+            "change": latest - first if first is not None and latest is not None and len(series) >= 2 else None,
+            "attended_sessions": r.attended_sessions, "last_session": r.last_session, "next_booked": r.next_booked,
+            "reason": r.reason, "reasons": " · ".join(r.reasons or []),
+        })
+    out = pd.DataFrame(rows, columns=CASELOAD_COLUMNS)
+    for col in ("first", "latest", "change", "attended_sessions"):
+        out[col] = pd.array([None if v is None or pd.isna(v) else int(v) for v in out[col]], dtype="Int64")
+    return out
+
+
+def patient_expected(patient_id: str, episode_id: str, scale: str, severity_band: str | None) -> pd.DataFrame:
+    """The expected recovery band (:func:`expected_band`) placed on the dates of this episode's attended
+    sessions with the same number: session_date, session_number, n_episodes, p10, p50, p90."""
+    cells = expected_band(scale, severity_band)
+    sessions = patient_sessions(patient_id)
+    attended = sessions[(sessions["episode_id"] == episode_id) & sessions["session_number"].notna()]
+    attended = attended[["session_date", "session_number"]].astype({"session_number": "int64"})
+    if cells.empty or attended.empty:
+        return pd.DataFrame(columns=["session_date", "session_number", "n_episodes", "p10", "p50", "p90"])
+    cells = cells.astype({"session_number": "int64"})
+    return attended.merge(cells, on="session_number", how="inner").sort_values("session_number").reset_index(drop=True)

@@ -64,12 +64,15 @@ def slug(text: str) -> str:
 
 
 def table(frame: pd.DataFrame, name: str, *, column_config: dict | None = None, key: str | None = None,
-          height: int | str = "auto", column_order: list[str] | None = None, **kwargs: Any) -> Any:
-    """A table with a "Download CSV" button under it (every table is downloadable)."""
+          height: int | str = "auto", column_order: list[str] | None = None, csv: pd.DataFrame | None = None,
+          **kwargs: Any) -> Any:
+    """A table with a "Download CSV" button under it (every table is downloadable); ``csv`` is what
+    the download holds when it should differ from what is shown (e.g. without sparkline lists)."""
+    kwargs.setdefault("placeholder", "—")
     shown = st.dataframe(frame, hide_index=True, column_config=column_config, key=key, height=height,
                          column_order=column_order, **kwargs)
     st.download_button(
-        "Download CSV", frame.to_csv(index=False).encode("utf-8"), file_name=f"waypoint-{slug(name)}.csv",
+        "Download CSV", (frame if csv is None else csv).to_csv(index=False).encode("utf-8"), file_name=f"waypoint-{slug(name)}.csv",
         mime="text/csv", key=f"dl-{key or slug(name)}", icon=":material/download:", on_click="ignore",
         help=f"{name}: every row and column of this table as a CSV file.",
     )
@@ -122,3 +125,19 @@ def days(value: Any) -> str:
         return "—"
     value = float(value)
     return f"{value:.0f} days" if value.is_integer() else f"{value:.1f} days"
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
+
+
+def md(text: Any) -> str:
+    """Text from the data made inert for Streamlit markdown: every markdown character escaped, so
+    an id or a note can never become a link, a heading, an icon, a colour or HTML."""
+    return _MD_SPECIAL.sub(r"\\\1", "" if is_missing(text) else str(text))
+
+
+def date_text(value: Any) -> str:
+    """3 Feb 2025 (— when missing)."""
+    if is_missing(value):
+        return "—"
+    return f"{pd.Timestamp(value):%-d %b %Y}"

@@ -1,3 +1,84 @@
+"""Caseload (clinicians): every active patient of one clinician in one table, safety first, with the
+chosen scale's scores, where each patient stands and why. A row opens the patient."""
 import streamlit as st
 
+from dashboard import data, filters, ui
+
+f = filters.current()
+settings = f.settings()
+registry = data.scale_registry()
+scale_id = f.scale if f.scale in registry else "phq9"
+scale = registry[scale_id]
+
 st.title("Caseload")
+who = f"clinician {f.clinician_id}" if f.clinician_id else "all clinicians"
+when = f" on {f.as_of:%d %b %Y}" if f.as_of else ""
+st.caption(f"Patients in treatment{when}, {who}" + (f" · {f.site}" if f.site else "")
+           + ". Each patient is in the first readiness category that applies, safety first. "
+             "Waypoint shows the evidence; the decision is the clinician's.")
+if not f.clinician_id:
+    st.info("Showing every clinician's patients. Choose a clinician in the sidebar to see one caseload.",
+            icon=":material/person_search:")
+
+try:
+    table = data.caseload(settings, scale_id)
+except (ImportError, AttributeError) as exc:
+    ui.unavailable("The caseload", exc)
+    st.stop()
+
+if table.empty:
+    st.info("No patient is in treatment in this view.", icon=":material/info:")
+    st.stop()
+
+from analytics.readiness import CATEGORIES  # noqa: E402 - category names and their order
+
+present = [c for c in CATEGORIES if (table["category"] == c.id).any()]
+counts = table["category"].value_counts()
+chosen = st.pills("Show", [c.id for c in present], selection_mode="multi", default=[c.id for c in present],
+                  format_func=lambda cid: f"{next(c.label for c in present if c.id == cid)} ({counts[cid]})",
+                  key="caseload-categories",
+                  help="Readiness categories; click to hide or show. " + " ".join(
+                      f"{c.label}: {c.description}" for c in present))
+shown = table[table["category"].isin(chosen or [c.id for c in present])].reset_index(drop=True)
+
+MARK = {"safety": "⚠ ", "deteriorating": "▼ ", "not_on_track": "✕ ", "ready_for_review": "✓ ", "improving": "↘ ",
+        "stuck": "■ "}
+view = shown.assign(label=[MARK.get(c, "") + lbl for c, lbl in zip(shown["category"], shown["label"])])
+view = view.rename(columns={
+    "label": "Category", "patient_id": "Patient", "clinician_id": "Clinician", "trend": f"{scale.name} so far",
+    "first": "First", "latest": "Latest", "change": "Change", "attended_sessions": "Sessions",
+    "last_session": "Last seen", "next_booked": "Next booked", "reason": "Why",
+})
+columns = ["Category", "Patient"] + (["Clinician"] if not f.clinician_id else []) + [
+    f"{scale.name} so far", "First", "Latest", "Change", "Sessions", "Last seen", "Next booked", "Why"]
+better = "fall" if scale.higher_is_worse else "rise"
+
+cutoff = f"; clinical cutoff {scale.cutoff:g}" if scale.cutoff is not None else ""
+st.caption(f"{len(shown):,} of {len(table):,} patients. Select a row (the box at its left) to open the patient. "
+           f"{scale.name}: a {better} is an improvement{cutoff}.")
+round_ = st.session_state.setdefault("caseload-round", 0)
+event = ui.table(
+    view, f"caseload {f.clinician_id or 'all clinicians'}", key=f"caseload-{round_}",
+    column_order=columns, on_select="rerun", selection_mode="single-row",
+    height=min(880, 38 + 35 * len(view)),
+    csv=view.drop(columns=[f"{scale.name} so far", "category", "Why"]).rename(columns={"reasons": "Reasons"}),
+    column_config={
+        "Category": st.column_config.TextColumn(pinned=True, help="Readiness category (safety first)"),
+        "Patient": st.column_config.TextColumn(pinned=True),
+        f"{scale.name} so far": st.column_config.LineChartColumn(
+            help=f"Every {scale.name} score of this episode, in order", y_min=scale.min, y_max=scale.max),
+        "First": st.column_config.NumberColumn(help=f"First {scale.name} score of the episode"),
+        "Latest": st.column_config.NumberColumn(help=f"Latest {scale.name} score"),
+        "Change": st.column_config.NumberColumn(format="%+d", help=f"Latest − first ({better} = better)"),
+        "Sessions": st.column_config.NumberColumn(help="Attended sessions in this episode"),
+        "Last seen": st.column_config.DateColumn(format="D MMM YYYY", help="Latest session"),
+        "Next booked": st.column_config.DateColumn(format="D MMM YYYY", help="Next booked appointment, if any"),
+        "Why": st.column_config.TextColumn(width="large", help="The first reason; the patient page lists them all"),
+    },
+)
+rows = getattr(getattr(event, "selection", None), "rows", None) or []
+if rows:
+    picked = shown.iloc[rows[0]]
+    st.session_state["patient_id"] = picked["patient_id"]
+    st.session_state["caseload-round"] = round_ + 1  # a fresh table (no selection) when coming back
+    st.switch_page("views/patient.py", query_params={"patient": picked["patient_id"]})
