@@ -31,7 +31,16 @@ Choices where the issue is silent (also in the README of the figure, the report 
 - ``ready_for_review`` needs every outcome scale scored in the episode to have its last three
   scores stable below the cutoff; a scale scored fewer than three times holds it back (said so).
 - ``stuck``: a scale at caseness both at the start and at the latest score.
-- ``too_early``: no outcome scale has yet been scored at ``min_scored_sessions`` sessions.
+- ``too_early``: no outcome scale has yet been scored at ``min_scored_sessions`` sessions (counted
+  per scale). It comes after ``deteriorating`` and ``improving`` in the issue's order, so two scores
+  that already differ by a reliable change are shown as such, not as too early.
+- The expected band's cell is (scale, severity band of the first score, attended-session number of
+  the latest score); "at least 20 such episodes" counts the finished episodes of that band with a
+  score at that session number. Percentiles interpolate linearly (as numpy's default), written out
+  in SQL so that they are exact in any engine. A latest score exactly at the percentile is within.
+- Theil–Sen runs on x = weeks since the first of the last four scores; its interval is scipy's
+  (``alpha`` = 0.95), which for four scores is the range of the six pairwise slopes: the last four
+  must fall at every step.
 - ``maintenance`` needs at least one score (no scores at all: too_early).
 - Safety reads the patient's latest recorded risk item across all their episodes, straight from
   ``measurements`` (not only scores at attended sessions): a risk answer is never dropped.
@@ -462,7 +471,7 @@ def rule_safety(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds) -> list[
 def rule_deteriorating(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds) -> list[str] | None:
     reasons = [
         f"{_change(sc)} (latest {fmt_date(sc.last_date)}): {_points(-sc.improvement)} worse, reliably worse "
-        f"(a change of {_rc(sc)} or more is reliable)."
+        f"(the reliable change is {_rc(sc)})."
         for sc in ep.scales if sc.reliably_worse
     ]
     if not reasons:

@@ -87,7 +87,7 @@ def test_a_rise_of_exactly_the_reliable_change_is_deteriorating(last, category):
     assert record["category"] == category
     if category == "deteriorating":
         assert record["reasons"][0] == ("PHQ-9 12 → 18 since 3 Feb 2025 (latest 17 Feb 2025): 6 points worse, "
-                                        "reliably worse (a change of 6 or more is reliable).")
+                                        "reliably worse (the reliable change is 6).")
 
 
 def test_gad7_deteriorates_at_a_rise_of_four():
@@ -95,6 +95,19 @@ def test_gad7_deteriorates_at_a_rise_of_four():
     record = one(rows)
     assert record["category"] == "deteriorating"
     assert record["reasons"][0].startswith("GAD-7 9 → 13 since 3 Feb 2025 (latest 17 Feb 2025): 4 points worse")
+
+
+def test_a_scale_without_a_published_threshold_uses_one_derived_for_the_clinic():
+    # WSAS first scores 12 and 20: SD 5.657; Jacobson & Truax 1.96 * sqrt(2) * 5.657 * sqrt(1 - 0.83) = 6.46
+    rows = weekly("p1", [12, 16, 19], scale="wsas") + [S("p2", w(0), wsas=20), S("p2", w(1), wsas=20)]
+    record = run(rows)[0]
+    assert (record["patient_id"], record["category"]) == ("p1", "deteriorating")
+    assert record["reasons"][0] == (
+        "WSAS 12 → 19 since 3 Feb 2025 (latest 17 Feb 2025): 7 points worse, reliably worse (the reliable change "
+        "is 6.5, derived for this clinic with Jacobson & Truax from the SD 5.7 of 2 first scores and reliability "
+        "0.83).")
+    rows[2].scores["wsas"] = 18     # 6 points: less than 6.46
+    assert {r["patient_id"]: r["category"] for r in run(rows)}["p1"] == "on_track"
 
 
 def test_deteriorating_comes_before_not_on_track():
