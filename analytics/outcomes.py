@@ -60,6 +60,13 @@ KPI_KEYS = (
 # the SQL behind each figure, in the order it runs (sql_for)
 _WORK_TABLES = ("episodes/w_sessions.sql", "episodes/w_episodes.sql", "episodes/w_scores.sql",
                 "outcomes/scale_pairs.sql", "outcomes/episode_outcomes.sql", "outcomes/outcome_scope.sql")
+# the temporary table each work-table file builds (prepare, _scope)
+_WORK_TABLE_OF = {
+    "episodes/w_sessions.sql": "w_sessions", "episodes/w_episodes.sql": "w_episodes",
+    "episodes/w_scores.sql": "w_scores", "outcomes/scale_pairs.sql": "w_scale_pairs",
+    "outcomes/episode_outcomes.sql": "w_outcomes", "outcomes/outcome_scope.sql": "w_outcome_scope",
+    "outcomes/jt_reference.sql": "w_jt_reference",
+}
 _FIGURE_SQL: dict[str, tuple[str, ...]] = {
     "episodes": ("outcomes/caseload.sql",),
     "active": ("outcomes/caseload.sql",),
@@ -479,6 +486,8 @@ def trajectories(con: duckdb.DuckDBPyConnection, settings: Settings, *, patient_
     for col in ("session_number", "score", "first_score", "change_from_first"):
         frame[col] = pd.array([None if pd.isna(v) else int(v) for v in frame[col]], dtype="Int64")
     frame["reliable"] = pd.array([None if pd.isna(v) else bool(v) for v in frame["reliable"]], dtype="boolean")
+    for col in ("severity_band", "threshold_source", "reliable_direction"):  # missing: NA (None in records)
+        frame[col] = pd.array([None if pd.isna(v) else str(v) for v in frame[col]], dtype="string")
     return frame
 
 
@@ -498,4 +507,11 @@ def sql_for(name: str) -> str:
         raise KeyError(f"no SQL recorded for {name!r}; known: {', '.join(figure_names())}")
     files = list(_WORK_TABLES) if _FIGURE_SQL[name] != ("engagement/attendance.sql",) else list(_WORK_TABLES[:1])
     files += [f for f in _FIGURE_SQL[name] if f not in files]
-    return "\n\n".join(f"-- ==== sql/{f} ====\n{read_sql(f).rstrip()}" for f in files) + "\n"
+
+    def header(f: str) -> str:
+        table = _WORK_TABLE_OF.get(f)
+        return f"-- ==== sql/{f}" + (f"  ->  TEMP TABLE {table}" if table else "") + " ===="
+
+    preamble = ("-- The SQL behind '" + name + "', in the order it runs. scale_registry and scale_bands are the\n"
+                "-- scale registry (analytics/scales.toml) as tables; $names are the settings (as-of date, filters).")
+    return "\n\n".join([preamble] + [f"{header(f)}\n{read_sql(f).rstrip()}" for f in files]) + "\n"

@@ -1,0 +1,312 @@
+"""Clinic trends and a fair comparison of clinicians (outcomes issue): rates by month and range with
+Wilson intervals, funnel-plot limits, the case-mix-adjusted ratio, data quality, Jacobson & Truax by
+scale, trajectories and the SQL behind each figure -- each on a tiny hand-worked clinic.
+
+The clinic (as-of 2024-06-30; c1 works at site A with CBT, c2 at site B with counselling):
+
+  ep  clinician  PHQ-9     GAD-7     ends     outcome
+  p1  c1         18 -> 6   12 -> 5   Jan 16   recovered, reliable improvement (intake band moderately severe)
+  p2  c1         12 -> 11   9 -> 9   Jan 17   case, not recovered                (moderate)
+  p3  c1         22 -> 8   15 -> 6   Feb 19   recovered, reliable improvement    (severe)
+  p4  c2         13 -> 13  10 -> 10  Jan 24   case, not recovered                (moderate)
+  p5  c2         21 -> 19  16 -> 14  Feb 15   case, not recovered                (severe)
+  p6  c2         16        -         Feb 2    one session, lost contact: dropout
+  p7  c2         14        9         Feb 20   finished, second session unscored: not paired
+"""
+from __future__ import annotations
+
+import math
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analytics import outcomes
+from analytics.settings import Settings
+from analytics.sqlfiles import read_sql, sql_dir
+from tests.builders import S, clinic
+
+AS_OF = Settings(as_of=date(2024, 6, 30))
+C1 = {"clinician_id": "c1", "site": "A", "modality": "CBT"}
+C2 = {"clinician_id": "c2", "site": "B", "modality": "counselling"}
+
+
+def two(patient, who, start, end, first, last, reason="planned"):
+    return [S(patient, start, **who, **first), S(patient, end, **who, discharge_reason=reason, **last)]
+
+
+SESSIONS = [
+    *two("p1", C1, "2024-01-02", "2024-01-16", {"phq9": 18, "gad7": 12}, {"phq9": 6, "gad7": 5}),
+    *two("p2", C1, "2024-01-03", "2024-01-17", {"phq9": 12, "gad7": 9}, {"phq9": 11, "gad7": 9}),
+    *two("p3", C1, "2024-02-05", "2024-02-19", {"phq9": 22, "gad7": 15}, {"phq9": 8, "gad7": 6}),
+    *two("p4", C2, "2024-01-10", "2024-01-24", {"phq9": 13, "gad7": 10}, {"phq9": 13, "gad7": 10}),
+    *two("p5", C2, "2024-02-01", "2024-02-15", {"phq9": 21, "gad7": 16}, {"phq9": 19, "gad7": 14}),
+    S("p6", "2024-02-02", **C2, phq9=16),
+    *two("p7", C2, "2024-02-05", "2024-02-20", {"phq9": 14, "gad7": 9}, {}),
+]
+
+
+@pytest.fixture(scope="module")
+def con():
+    return clinic(SESSIONS)
+
+
+def table(frame: pd.DataFrame, *keys: str) -> dict:
+    """{(keys...): (numerator, denominator, rate, ci_low, ci_high)}, NA as None."""
+    def clean(v):
+        return None if pd.isna(v) else v
+    return {tuple(r[k] for k in keys): tuple(clean(r[c]) for c in ("numerator", "denominator", "rate", "ci_low", "ci_high"))
+            for r in frame.to_dict("records")}
+
+
+# Wilson 95 % intervals, by hand: centre (p + z^2/2n) / (1 + z^2/n), half-width
+# z sqrt(p(1 - p)/n + z^2/4n^2) / (1 + z^2/n), z = 1.95996. E.g. 1 of 3: (0.4269 -/+ 0.3654).
+W_1_3 = (0.0615, 0.7923)
+W_1_2 = (0.0945, 0.9055)
+W_0_3 = (0.0, 0.5615)
+W_0_2 = (0.0, 0.6576)
+W_2_3 = (0.2077, 0.9385)
+W_3_3 = (0.4385, 1.0)
+W_1_4 = (0.0456, 0.6994)
+
+
+def test_rates_by_month_of_episode_end_with_wilson_intervals(con):
+    found = table(outcomes.rates_by_month(con, AS_OF), "month", "measure")
+    assert found == {
+        ("2024-01", "paired_completeness"): (3, 3, 1.0, *W_3_3),
+        ("2024-01", "recovery"): (1, 3, 0.3333, *W_1_3),              # p1 of p1, p2, p4
+        ("2024-01", "reliable_improvement"): (1, 3, 0.3333, *W_1_3),
+        ("2024-01", "reliable_deterioration"): (0, 3, 0.0, *W_0_3),
+        ("2024-01", "reliable_recovery"): (1, 3, 0.3333, *W_1_3),
+        ("2024-01", "dropout"): (0, 3, 0.0, *W_0_3),
+        ("2024-02", "paired_completeness"): (2, 3, 0.6667, *W_2_3),    # p3, p5 of p3, p5, p7
+        ("2024-02", "recovery"): (1, 2, 0.5, *W_1_2),                 # p3 of p3, p5
+        ("2024-02", "reliable_improvement"): (1, 2, 0.5, *W_1_2),
+        ("2024-02", "reliable_deterioration"): (0, 2, 0.0, *W_0_2),
+        ("2024-02", "reliable_recovery"): (1, 2, 0.5, *W_1_2),
+        ("2024-02", "dropout"): (1, 4, 0.25, *W_1_4),                 # p6 of p3, p5, p6, p7
+    }
+
+
+def test_rates_by_month_and_clinician(con):
+    found = table(outcomes.rates_by_month(con, AS_OF, by="clinician_id"), "month", "clinician_id", "measure")
+    assert found[("2024-01", "c1", "recovery")] == (1, 2, 0.5, *W_1_2)
+    assert found[("2024-01", "c2", "recovery")] == (0, 1, 0.0, 0.0, 0.7935)
+    assert found[("2024-02", "c2", "dropout")] == (1, 3, 0.3333, *W_1_3)
+    assert len(found) == 4 * 6
+
+
+def test_rates_over_a_date_range_count_episodes_that_ended_in_it(con):
+    february = AS_OF.with_(date_from=date(2024, 2, 1), date_to=date(2024, 2, 29))
+    found = table(outcomes.rates(con, february), "measure")
+    assert found[("recovery",)] == (1, 2, 0.5, *W_1_2)
+    assert found[("dropout",)] == (1, 4, 0.25, *W_1_4)
+    whole = table(outcomes.rates(con, AS_OF), "measure")
+    assert whole[("recovery",)] == (2, 5, 0.4, 0.1176, 0.7693)
+    assert whole[("paired_completeness",)] == (5, 6, 0.8333, 0.4365, 0.9699)
+    assert whole[("dropout",)] == (1, 7, 0.1429, 0.0257, 0.5131)
+
+
+@pytest.mark.parametrize("by, value", [("clinician_id", "c1"), ("site", "A"), ("program", "CBT")])
+def test_rates_by_clinician_site_or_program(con, by, value):
+    found = table(outcomes.rates(con, AS_OF, by=by), by, "measure")
+    assert found[(value, "recovery")] == (2, 3, 0.6667, *W_2_3)
+    assert {k[0] for k in found} == {value, {"clinician_id": "c2", "site": "B", "program": "counselling"}[by]}
+
+
+def test_rates_filtered_to_one_clinician(con):
+    found = table(outcomes.rates(con, AS_OF.with_(clinician_id="c2")), "measure")
+    assert found[("recovery",)] == (0, 2, 0.0, *W_0_2)
+    assert found[("paired_completeness",)] == (2, 3, 0.6667, *W_2_3)
+
+
+def test_a_rate_with_no_cases_is_missing_not_zero():
+    con = clinic([S("p1", "2024-01-01", phq9=5, gad7=3), S("p1", "2024-01-08", phq9=4, gad7=2,
+                                                            discharge_reason="planned")])
+    found = table(outcomes.rates(con, Settings()), "measure")
+    assert found[("recovery",)] == (0, 0, None, None, None)   # not at caseness: no one to recover
+    assert found[("reliable_improvement",)] == (0, 1, 0.0, 0.0, 0.7935)
+
+
+def test_rates_refuse_an_unknown_grouping(con):
+    with pytest.raises(ValueError, match="cannot group"):
+        outcomes.rates(con, AS_OF, by="weekday")
+
+
+# --- clinicians compared fairly ------------------------------------------------------------------
+def test_clinician_funnel_has_control_limits_for_each_clinicians_number_of_cases(con):
+    frame = outcomes.clinician_comparison(con, AS_OF.with_(clinician_id="c1"))  # compares everyone anyway
+    got = {(r["clinician_id"], r["measure"]): r for r in frame.to_dict("records")}
+    assert sorted(got) == [(c, m) for c in ("c1", "c2") for m in ("dropout", "recovery", "reliable_improvement")]
+    # recovery: clinic rate 2 / 5 = 0.4. Binomial(n, 0.4) limits with Spiegelhalter's interpolation:
+    # n = 3: cdf 0.216, 0.648, 0.936, 1. Upper 95 %: r = 3, (3 - (1 - 0.975) / 0.064) / 3 = 0.869792;
+    #        upper 99.8 %: (3 - 0.001 / 0.064) / 3 = 0.994792; both lower limits clip to 0.
+    # n = 2: cdf 0.36, 0.84, 1. Upper 95 %: (2 - 0.025 / 0.16) / 2 = 0.921875; 99.8 %: 0.996875.
+    c1, c2 = got[("c1", "recovery")], got[("c2", "recovery")]
+    assert (c1["numerator"], c1["denominator"], c1["rate"], c1["ci_low"], c1["ci_high"]) == (2, 3, 0.6667, *W_2_3)
+    assert c1["target"] == pytest.approx(0.4)
+    assert (c1["lower95"], c1["upper95"], c1["lower998"], c1["upper998"]) == pytest.approx((0, 0.869792, 0, 0.994792), abs=1e-6)
+    assert (c2["lower95"], c2["upper95"], c2["lower998"], c2["upper998"]) == pytest.approx((0, 0.921875, 0, 0.996875), abs=1e-6)
+    assert (c1["signal"], c2["signal"]) == ("within", "within")
+    assert (c1["small"], c2["small"]) == (True, True)  # fewer than 5 cases: read with care
+    assert got[("c2", "dropout")]["target"] == pytest.approx(1 / 7)
+    assert (got[("c2", "dropout")]["numerator"], got[("c2", "dropout")]["denominator"]) == (1, 4)
+
+
+def test_clinician_funnel_signals_a_clinician_beyond_the_998_limits():
+    # 10 dropouts of 10 for c1, none of 10 for c2: clinic rate 0.5. Binomial(10, 0.5): cdf(9) = 1023/1024,
+    # cdf(8) = 1013/1024, so the upper 99.8 % limit is (9 - (1023/1024 - 0.999) / (10/1024)) / 10 = 0.89976;
+    # by symmetry the lower one is 0.00024.
+    sessions = [S(f"a{i}", "2024-01-01", "attended", "c1", discharge_reason="dropout") for i in range(10)]
+    sessions += [S(f"b{i}", "2024-01-01", "attended", "c2", discharge_reason="planned") for i in range(10)]
+    frame = outcomes.clinician_comparison(clinic(sessions), Settings())
+    got = {r["clinician_id"]: r for r in frame[frame["measure"] == "dropout"].to_dict("records")}
+    assert got["c1"]["upper998"] == pytest.approx(0.89976, abs=1e-9)
+    assert got["c2"]["lower998"] == pytest.approx(0.00024, abs=1e-9)
+    assert (got["c1"]["signal"], got["c2"]["signal"]) == ("above 99.8 %", "below 99.8 %")
+    assert (got["c1"]["small"], got["c2"]["small"]) == (False, False)
+
+
+def test_case_mix_ratio_is_observed_over_expected_from_the_intake_band_rates(con):
+    # clinic recovery by intake PHQ-9 band: moderately severe 1/1 (p1), moderate 0/2 (p2, p4),
+    # severe 1/2 (p3, p5). c1: expected 1 + 0 + 0.5 = 1.5, observed 2, ratio 1.3333;
+    # c2: expected 0 + 0.5 = 0.5, observed 0.
+    # Exact Poisson 95 % limits for 2 events are 0.2422 and 7.2247 (/ 1.5), for 0 events 0 and 3.6889 (/ 0.5).
+    frame = outcomes.case_mix(con, AS_OF)
+    assert frame.to_dict("records") == [
+        {"clinician_id": "c1", "cases": 3, "observed": 2, "expected": 1.5, "oe_ratio": 1.3333,
+         "oe_ci_low": 0.1615, "oe_ci_high": 4.8165},
+        {"clinician_id": "c2", "cases": 2, "observed": 0, "expected": 0.5, "oe_ratio": 0.0,
+         "oe_ci_low": 0.0, "oe_ci_high": 7.3778},
+    ]
+    recovery = outcomes.clinician_comparison(con, AS_OF).query("measure == 'recovery'")
+    assert recovery["oe_ratio"].tolist() == [1.3333, 0.0]
+
+
+# --- data quality --------------------------------------------------------------------------------
+def test_data_quality_by_clinician_and_month(con):
+    found = table(outcomes.data_quality(con, AS_OF), "measure", "clinician_id", "month")
+    assert {k: v[:3] for k, v in found.items()} == {
+        ("paired_completeness", "c1", "2024-01"): (2, 2, 1.0),
+        ("paired_completeness", "c1", "2024-02"): (1, 1, 1.0),
+        ("paired_completeness", "c2", "2024-01"): (1, 1, 1.0),
+        ("paired_completeness", "c2", "2024-02"): (1, 2, 0.5),     # p7's last session has no scores
+        ("sessions_scored", "c1", "2024-01"): (4, 4, 1.0),
+        ("sessions_scored", "c1", "2024-02"): (2, 2, 1.0),
+        ("sessions_scored", "c2", "2024-01"): (2, 2, 1.0),
+        ("sessions_scored", "c2", "2024-02"): (4, 5, 0.8),         # p5 x2, p6, p7's first of two
+    }
+    assert found[("paired_completeness", "c2", "2024-02")][3:] == W_1_2
+
+
+# --- Jacobson & Truax by scale ------------------------------------------------------------------
+def test_jt_summary_uses_the_clinic_reference_sd_and_counts_categories(con):
+    frame = outcomes.jt_summary(con, AS_OF).set_index("scale")
+    assert set(frame.index) >= {"phq9", "gad7", "k10", "ors", "core10"}  # every scale in the registry
+    phq9 = frame.loc["phq9"]
+    # first PHQ-9 of the 5 paired finished episodes: 18, 12, 22, 13, 21 (mean 17.2, sample SD 4.5497)
+    # S_diff = sqrt(2) * 4.5497 * sqrt(1 - 0.89) = 2.1340; 1.96 * S_diff = 4.1827 points
+    assert (phq9["n"], phq9["reference_n"], phq9["reference_sd"], phq9["s_diff"], phq9["rc_points"]) == \
+        (5, 5, 4.5497, 2.1340, 4.1827)
+    assert (phq9["cutoff"], phq9["cutoff_source"]) == (10.0, "registry")
+    # p1 18 -> 6 and p3 22 -> 8 recovered; p2 (-1), p4 (0), p5 (-2) unchanged
+    assert (phq9["recovered"], phq9["improved"], phq9["unchanged"], phq9["deteriorated"]) == (2, 0, 3, 0)
+    # d = (17.2 - 11.4) / 4.5497 = 1.2748
+    assert (phq9["mean_first"], phq9["mean_last"], phq9["d"]) == (17.2, 11.4, 1.2748)
+    assert phq9["d_ci_low"] < phq9["d"] < phq9["d_ci_high"]
+    assert frame.loc["k10", "n"] == 0 and math.isnan(frame.loc["k10", "d"])
+
+
+# --- trajectories --------------------------------------------------------------------------------
+def test_trajectory_has_session_number_weeks_change_band_and_reliable_so_far():
+    con = clinic([
+        S("p1", "2024-02-26", status="no_show"),                       # the episode starts here
+        S("p1", "2024-03-01", phq9=15), S("p1", "2024-03-04", status="no_show"),
+        S("p1", "2024-03-08", phq9=10), S("p1", "2024-03-18", phq9=9),
+    ])
+    frame = outcomes.trajectories(con, Settings(), patient_id="p1")
+    got = [(r["session_date"], r["session_number"], r["weeks"], r["score"], r["change_from_first"],
+            r["severity_band"], r["reliable"]) for r in frame.to_dict("records")]
+    assert got == [
+        ("2024-03-01", 1, 0.57, 15, 0, "moderately severe", False),   # 4 days after the start
+        ("2024-03-08", 2, 1.57, 10, -5, "moderate", False),           # a fall of 5 is not reliable
+        ("2024-03-18", 3, 3.0, 9, -6, "mild", True),                  # a fall of exactly 6 is
+    ]
+    assert frame["reliable_direction"].tolist()[2] == "improvement"
+    assert set(frame["threshold_source"]) == {"published"}
+
+
+def test_trajectory_of_a_scale_without_a_published_threshold_uses_jacobson_truax():
+    # K10 (reliability 0.93, no published reliable change): two finished reference episodes with first
+    # scores 30 and 20 give SD 7.0711, S_diff = sqrt(2) * 7.0711 * sqrt(0.07) = 2.6458, and a reliable
+    # change needs more than 1.96 * 2.6458 = 5.1857 points.
+    con = clinic([
+        S("r1", "2024-01-01", k10=30), S("r1", "2024-01-08", k10=20, discharge_reason="planned"),
+        S("r2", "2024-01-01", k10=20), S("r2", "2024-01-08", k10=18, discharge_reason="planned"),
+        S("p1", "2024-01-01", k10=25), S("p1", "2024-01-08", k10=20), S("p1", "2024-01-15", k10=19),
+        S("p1", "2024-01-22", k10=31),
+    ])
+    frame = outcomes.trajectories(con, Settings(), episode_id="p1#1")
+    assert frame["reliable_threshold"].round(4).unique().tolist() == [5.1857]
+    assert set(frame["threshold_source"]) == {"jacobson_truax"}
+    assert [(r["change_from_first"], r["severity_band"], r["reliable"], r["reliable_direction"])
+            for r in frame.to_dict("records")] == [
+        (0, "high", False, None), (-5, "moderate", False, None), (-6, "moderate", True, "improvement"),
+        (6, "very high", True, "deterioration"),
+    ]
+
+
+def test_trajectories_follow_the_clinician_filter(con):
+    frame = outcomes.trajectories(con, AS_OF.with_(clinician_id="c1"))
+    assert sorted(set(frame["patient_id"])) == ["p1", "p2", "p3"]
+    assert len(frame) == 3 * 2 * 2  # three episodes, two scales, two sessions
+
+
+# --- the SQL behind a number ------------------------------------------------------------------------
+KPI_FIGURES = ["episodes", "active", "ended", "finished_treatment", "paired", "paired_completeness",
+               "at_caseness", "recovered", "recovery_rate", "reliable_improvement", "reliable_improvement_rate",
+               "reliable_deterioration", "reliable_deterioration_rate", "reliable_recovery",
+               "reliable_recovery_rate", "dropout", "dropout_rate", "phq9_pre_post_d", "attendance"]
+
+
+def test_every_kpi_and_view_has_its_sql():
+    names = outcomes.figure_names()
+    for name in KPI_FIGURES + ["rates_by_month", "rates", "episode_outcomes", "clinician_comparison", "case_mix",
+                               "data_quality", "jt_summary", "trajectories"]:
+        assert name in names, name
+
+
+def test_sql_for_a_rate_is_the_work_tables_then_its_counts_in_running_order():
+    text = outcomes.sql_for("recovery_rate")
+    headers = [line for line in text.splitlines() if line.startswith("-- ==== ")]
+    assert headers == [
+        "-- ==== sql/episodes/w_sessions.sql  ->  TEMP TABLE w_sessions ====",
+        "-- ==== sql/episodes/w_episodes.sql  ->  TEMP TABLE w_episodes ====",
+        "-- ==== sql/episodes/w_scores.sql  ->  TEMP TABLE w_scores ====",
+        "-- ==== sql/outcomes/scale_pairs.sql  ->  TEMP TABLE w_scale_pairs ====",
+        "-- ==== sql/outcomes/episode_outcomes.sql  ->  TEMP TABLE w_outcomes ====",
+        "-- ==== sql/outcomes/outcome_scope.sql  ->  TEMP TABLE w_outcome_scope ====",
+        "-- ==== sql/outcomes/rate_counts.sql ====",
+    ]
+    assert read_sql("outcomes/rate_counts.sql").strip() in text
+    assert read_sql("outcomes/episode_outcomes.sql").strip() in text
+
+
+def test_every_outcomes_sql_file_is_behind_some_figure():
+    shown = "".join(outcomes.sql_for(n) for n in outcomes.figure_names())
+    for path in sorted((sql_dir() / "outcomes").glob("*.sql")):
+        assert f"-- ==== sql/outcomes/{path.name}" in shown, path.name
+
+
+def test_sql_for_an_unknown_figure_names_the_known_ones():
+    with pytest.raises(KeyError, match="recovery_rate"):
+        outcomes.sql_for("recovery_percent")
+
+
+@pytest.mark.parametrize("path", sorted((sql_dir() / "outcomes").glob("*.sql")), ids=lambda p: p.name)
+def test_outcomes_sql_translates_to_spark(path: Path):
+    sqlglot = pytest.importorskip("sqlglot")
+    statements = sqlglot.transpile(path.read_text(encoding="utf-8"), read="duckdb", write="spark",
+                                   unsupported_level=sqlglot.ErrorLevel.RAISE)
+    assert len(statements) == 1
