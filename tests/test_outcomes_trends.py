@@ -310,3 +310,20 @@ def test_outcomes_sql_translates_to_spark(path: Path):
     statements = sqlglot.transpile(path.read_text(encoding="utf-8"), read="duckdb", write="spark",
                                    unsupported_level=sqlglot.ErrorLevel.RAISE)
     assert len(statements) == 1
+
+
+def test_episode_outcomes_carry_jacobson_truax_for_every_scale_scored():
+    # the K10 clinic above: reference SD 7.0711, S_diff 2.6458 (cutoff 22 from the registry, 22 clinical)
+    # r1 30 -> 20: RC -10 / 2.6458 = -3.780, reliable and from clinical to below 22: recovered
+    # r2 20 -> 18: RC -0.756: unchanged; p1 is still active: no category
+    con = clinic([
+        S("r1", "2024-01-01", k10=30), S("r1", "2024-01-08", k10=20, discharge_reason="planned"),
+        S("r2", "2024-01-01", k10=20), S("r2", "2024-01-08", k10=18, discharge_reason="planned"),
+        S("p1", "2024-01-01", k10=25), S("p1", "2024-01-08", k10=20),
+    ])
+    frame = outcomes.episode_outcomes(con, Settings())
+    got = {r["episode_id"]: (r["k10_first"], r["k10_last"], r["k10_scored_sessions"], r["k10_rc"], r["k10_jt_category"])
+           for r in frame.to_dict("records")}
+    assert got == {"r1#1": (30, 20, 2, -3.78, "recovered"), "r2#1": (20, 18, 2, -0.756, "unchanged"),
+                   "p1#1": (25, 20, 2, None, None)}
+    assert frame["phq9_jt_category"].isna().all()  # PHQ-9 columns are always there, empty when not scored
