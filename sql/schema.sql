@@ -94,12 +94,42 @@ CREATE TABLE IF NOT EXISTS rejected_rows (
     reasons      VARCHAR NOT NULL           -- every reason, joined by "; "
 );
 
--- What each import replaced, so that `waypoint undo-import` can put it back.
--- action: insert (the row was new: undo deletes it) | update (old_row holds the prior values as JSON).
-CREATE TABLE IF NOT EXISTS row_history (
-    batch_id    INTEGER NOT NULL,
-    table_name  VARCHAR NOT NULL,
-    row_key     VARCHAR NOT NULL,
-    action      VARCHAR NOT NULL,
-    old_row     VARCHAR
+-- What each import replaced, so that `waypoint undo-import BATCH` can put it back: the earlier
+-- version of every row that batch `replaced_by` updated (new rows need no copy: undo deletes them).
+CREATE TABLE IF NOT EXISTS replaced_sessions (
+    replaced_by        INTEGER NOT NULL,
+    session_key        VARCHAR NOT NULL,
+    patient_id         VARCHAR NOT NULL,
+    clinician_id       VARCHAR NOT NULL,
+    session_date       DATE NOT NULL,
+    session_time       TIME,
+    status             VARCHAR NOT NULL,
+    source_episode_id  VARCHAR,
+    session_type       VARCHAR,
+    modality           VARCHAR,
+    site               VARCHAR,
+    referral_date      DATE,
+    discharge_reason   VARCHAR,
+    episode_id         VARCHAR,
+    row_hash           VARCHAR NOT NULL,
+    batch_id           INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS replaced_measurements (
+    replaced_by      INTEGER NOT NULL,
+    measurement_key  VARCHAR NOT NULL,
+    session_key      VARCHAR,
+    patient_id       VARCHAR NOT NULL,
+    measure_date     DATE NOT NULL,
+    scale            VARCHAR NOT NULL,
+    score            INTEGER NOT NULL,
+    batch_id         INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS replaced_item_scores (
+    replaced_by      INTEGER NOT NULL,
+    measurement_key  VARCHAR NOT NULL,
+    item             INTEGER NOT NULL,
+    score            INTEGER NOT NULL,
+    batch_id         INTEGER NOT NULL
 );

@@ -1,0 +1,609 @@
+"""Import a clinic's CSV exports into the clinic database: the engine behind `waypoint ingest`
+and the dashboard's Data page.
+
+One file is one transaction: it imports whole or not at all. Inside it, every row is checked
+(sql/ingest/check_*.sql); a row with any invalid field is set aside in ``rejected_rows`` with
+every reason, and every valid row is written. Rows are keyed by (patient, clinician, date, time):
+an exact duplicate imports once, two different rows with one key are both rejected as a
+conflict, a row already in the database with the same values changes nothing, and a row with new
+values replaces the old one (which is kept so that ``undo_import`` can put it back).
+
+The CSV is read by DuckDB's own reader (streaming, parallel); Python only sniffs the encoding,
+delimiter and header, and turns what the file calls things into canonical names.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import os
+import tempfile
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import duckdb
+import pandas as pd
+
+from .db import scalar
+from .episodes import assign_episodes
+from .errors import WaypointError
+from .mapping import (
+    SESSION_FIELDS, Mapping, Resolved, date_pattern_label, load_mapping, norm, resolve,
+)
+from .safecsv import write_csv
+from .scales import load_registry, registry_frame
+from .settings import Settings
+from .sqlfiles import read_sql
+
+ISO_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+# Other layouts recognised when every date in the file fits exactly one of them. Day-first and
+# month-first are both listed so that a file where both fit is stopped, never guessed.
+OTHER_FORMATS = ["%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%m-%d-%Y", "%Y/%m/%d", "%d/%m/%y", "%m/%d/%y"]
+DELIMITERS = (",", ";", "\t", "|")
+SNIFF_BYTES = 1 << 16
+SHOW_REASONS = 5
+# Imports in one process take turns: DuckDB allows one writer per table at a time.
+_WRITE_LOCK = threading.RLock()
+
+
+# ---------------------------------------------------------------------------------------------
+# results
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ImportResult:
+    file_name: str
+    sha256: str
+    kind: str
+    rows_read: int
+    new_rows: int
+    updated_rows: int
+    unchanged: int
+    duplicates: int
+    rejected: int
+    reasons: tuple[str, ...] = ()           # the first few "line N: why"
+    batch_id: int | None = None
+    dry_run: bool = False
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    ignored_columns: tuple[str, ...] = ()
+
+    def counts(self) -> dict[str, int]:
+        return {"rows_read": self.rows_read, "new_rows": self.new_rows, "updated_rows": self.updated_rows,
+                "unchanged": self.unchanged, "duplicates": self.duplicates, "rejected": self.rejected}
+
+    def summary(self) -> str:
+        head = (f"{self.file_name}: read {self.rows_read:,} rows — {self.new_rows:,} new, "
+                f"{self.updated_rows:,} updated, {self.unchanged:,} unchanged, {self.duplicates:,} duplicates, "
+                f"{self.rejected:,} rejected")
+        head += " (dry run: nothing written)" if self.dry_run else f" (batch {self.batch_id})"
+        lines = [head]
+        if self.ignored_columns:
+            lines.append("  columns not used: " + ", ".join(self.ignored_columns))
+        lines += [f"  {r}" for r in self.reasons]
+        if self.rejected > len(self.reasons):
+            more = self.rejected - len(self.reasons)
+            where = "with --rejects OUT.csv" if self.dry_run else f"with `waypoint imports --rejected {self.batch_id}`"
+            lines.append(f"  … and {more:,} more rejected row(s): list them {where}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Report:
+    counts: dict[str, int]
+    rejected: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What an import would do, with nothing written."""
+    kind: str
+    headers: list[str]
+    mapping: dict[str, str | None]      # canonical field -> header (None: not in the file)
+    head: pd.DataFrame                  # the first rows as the file has them
+    report: Report
+    results: list[ImportResult] = field(default_factory=list)
+    date_format: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# reading the file
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Source:
+    path: Path            # the file as given
+    readable: Path        # a UTF-8 file DuckDB reads (the file itself, or a transcoded copy)
+    encoding: str
+    delimiter: str
+    headers: list[str]
+    sha256: str
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _not_csv(path: Path, what: str) -> WaypointError:
+    return WaypointError(f"{path.name}: {what}. Export the session log from your record system as CSV "
+                         "(comma, semicolon or tab separated text) and try again.")
+
+
+def _encoding(path: Path, head: bytes) -> str:
+    if head.startswith(b"PK\x03\x04"):
+        raise WaypointError(f"{path.name}: this is an Excel workbook (.xlsx), not a CSV file. In Excel use "
+                            "File › Save As › 'CSV UTF-8 (Comma delimited)' and import that file.")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise WaypointError(f"{path.name}: this is an old Excel workbook (.xls), not a CSV file. In Excel use "
+                            "File › Save As › 'CSV UTF-8 (Comma delimited)' and import that file.")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if b"\x00" in head:
+        raise _not_csv(path, "this is a binary file, not text")
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 22), b""):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        with open(path, "rb") as fh:
+            dec = codecs.getincrementaldecoder("cp1252")()
+            for chunk in iter(lambda: fh.read(1 << 22), b""):
+                if b"\x00" in chunk:
+                    raise _not_csv(path, "this is a binary file, not text")
+                dec.decode(chunk)
+        return "cp1252"
+    except UnicodeDecodeError:
+        raise _not_csv(path, "the file is neither UTF-8 nor Windows-1252 text") from None
+
+
+def _transcode(path: Path, encoding: str) -> Path:
+    fd, name = tempfile.mkstemp(prefix="waypoint-", suffix=".csv")
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as out, open(path, encoding=encoding, newline="") as src:
+        for chunk in iter(lambda: src.read(1 << 20), ""):
+            out.write(chunk)
+    return Path(name)
+
+
+def _sniff(path: Path, encoding: str) -> tuple[str, list[str]]:
+    with open(path, encoding=encoding, newline="", errors="replace") as fh:
+        text = fh.read(SNIFF_BYTES)
+    if not text.strip():
+        raise _not_csv(path, "the file is empty")
+    first = text.splitlines()[0] if text.splitlines() else text
+    counts = {d: first.count(d) for d in DELIMITERS}
+    delimiter = max(DELIMITERS, key=lambda d: (counts[d], d == ","))
+    if counts[delimiter] == 0:
+        delimiter = ","
+    try:
+        headers = next(csv.reader(io.StringIO(text), delimiter=delimiter))
+    except (csv.Error, StopIteration):
+        raise _not_csv(path, "its first line is not a row of column names") from None
+    headers = [h.strip() for h in headers]
+    if len(headers) < 2:
+        raise _not_csv(path, f"its first line has one column only ({first[:60]!r}); expected column names "
+                             "separated by commas, semicolons or tabs")
+    return delimiter, headers
+
+
+@contextmanager
+def _open_source(path: Path) -> Iterator[Source]:
+    path = Path(path)
+    if not path.exists():
+        raise WaypointError(f"{path}: file not found.")
+    if path.is_dir():
+        raise WaypointError(f"{path}: is a folder; give the CSV file(s) inside it.")
+    with open(path, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    encoding = _encoding(path, head)
+    readable = path if encoding in ("utf-8", "utf-8-sig") else _transcode(path, encoding)
+    try:
+        delimiter, headers = _sniff(readable, "utf-8-sig")
+        yield Source(path, readable, encoding, delimiter, headers, _sha256(path))
+    finally:
+        if readable != path:
+            readable.unlink(missing_ok=True)
+
+
+def _lit(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def _load_raw(con: duckdb.DuckDBPyConnection, src: Source) -> tuple[int, pd.DataFrame]:
+    """Read the file into _in_raw (c0, c1, ... all text, in file order, with its line number).
+
+    Rows with too many or too few fields are not read; they come back as (line, raw text, reason).
+    Line numbers count the header as line 1 and each record as one line, as a spreadsheet shows them.
+    """
+    for t in ("_in_raw", "_in_read", "_in_reject_errors", "_in_reject_scans"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(src.headers))) + "}"
+    con.execute(
+        f"""CREATE TEMP TABLE _in_read AS SELECT * FROM read_csv({_lit(str(src.readable))},
+                delim = {_lit(src.delimiter)}, quote = '"', escape = '"', header = true,
+                auto_detect = false, columns = {columns}, store_rejects = true,
+                rejects_table = '_in_reject_errors', rejects_scan = '_in_reject_scans',
+                max_line_size = 16777216)"""
+    )
+    accepted = scalar(con, "SELECT count(*) FROM _in_read")
+    bad = con.execute(
+        r"""WITH e AS (
+                SELECT line, csv_line, error_type,
+                       regexp_extract(error_message, 'Expected Number of Columns: (\d+)', 1) AS expected,
+                       try_cast(regexp_extract(error_message, 'Found: (\d+)', 1) AS INTEGER) AS found
+                FROM _in_reject_errors),
+            per_type AS (
+                SELECT line, any_value(csv_line) AS raw, error_type,
+                       CASE error_type
+                           WHEN 'MISSING COLUMNS' THEN 'too few fields: the header has ' || any_value(expected)
+                                || ' columns, this row ' || min(found)
+                           WHEN 'TOO MANY COLUMNS' THEN 'too many fields: the header has ' || any_value(expected)
+                                || ' columns, this row ' || max(found)
+                           WHEN 'UNQUOTED VALUE' THEN 'a quote in the middle of a field'
+                           WHEN 'UNTERMINATED QUOTES' THEN 'a quoted field is never closed'
+                           WHEN 'LINE SIZE OVER MAXIMUM' THEN 'the line is longer than 16 MB'
+                           WHEN 'INVALID UNICODE' THEN 'characters that are not valid text'
+                           ELSE lower(error_type) END AS reason
+                FROM e GROUP BY line, error_type)
+            SELECT line, any_value(raw) AS raw, string_agg(reason, '; ' ORDER BY reason) AS reason
+            FROM per_type GROUP BY line ORDER BY line"""
+    ).df()
+    if len(bad):
+        con.execute(
+            f"""CREATE TEMP TABLE _in_raw AS
+                WITH lines AS (
+                    SELECT range AS line FROM range(2, {accepted + len(bad) + 2})
+                    WHERE range NOT IN (SELECT line FROM _in_reject_errors)),
+                numbered AS (SELECT line, row_number() OVER (ORDER BY line) - 1 AS idx FROM lines)
+                SELECT n.line, r.* FROM (SELECT rowid - (SELECT min(rowid) FROM _in_read) AS idx, * FROM _in_read) r
+                JOIN numbered n USING (idx)"""
+        )
+        con.execute("ALTER TABLE _in_raw DROP COLUMN idx")
+    else:
+        con.execute("CREATE TEMP TABLE _in_raw AS SELECT CAST(rowid - (SELECT min(rowid) FROM _in_read) + 2 AS BIGINT) "
+                    "AS line, * FROM _in_read")
+    con.execute("DROP TABLE _in_read")
+    return accepted + len(bad), bad
+
+
+def _text(col: int) -> str:
+    return f"NULLIF(trim(c{col}), '')"
+
+
+# ---------------------------------------------------------------------------------------------
+# dates
+# ---------------------------------------------------------------------------------------------
+def _date_formats(con: duckdb.DuckDBPyConnection, cols: list[int], mapping: Mapping, label: str) -> list[str]:
+    """The date layout of the file: the mapping's, else ISO 8601, else the one layout every value fits.
+
+    Stops (never guesses) when day-first and month-first both fit every value.
+    """
+    if mapping.date_format:
+        return [mapping.date_format]
+    if not cols:
+        return ISO_FORMATS
+    values = " UNION ALL ".join(f"SELECT {_text(c)} AS v FROM _in_raw" for c in cols)
+    candidates = [ISO_FORMATS] + [[f] for f in OTHER_FORMATS]
+    counts_sql = ", ".join(
+        f"count(try_strptime(v, {'[' + ', '.join(_lit(f) for f in fmts) + ']'}))" for fmts in candidates)
+    row = con.execute(f"SELECT count(v), {counts_sql} FROM ({values}) WHERE v IS NOT NULL").fetchall()[0]
+    total, fits = row[0], list(row[1:])
+    if total == 0 or fits[0] == max(fits):
+        return ISO_FORMATS
+    best = max(fits)
+    if best == 0:
+        example = scalar(con, f"SELECT v FROM ({values}) WHERE v IS NOT NULL LIMIT 1")
+        raise WaypointError(
+            f"{label}: no date in the file is in a layout Waypoint knows (for example {example!r}). Say how "
+            'dates are written in a mapping file, e.g. [dates] format = "%d/%m/%Y", and run again with --mapping.')
+    winners = [fmts[0] for fmts, n in zip(candidates, fits) if n == best]
+    if len(winners) > 1:
+        a, b = winners[0], winners[1]
+        example = scalar(
+            con, f"SELECT v FROM ({values}) WHERE try_strptime(v, ?) IS NOT NULL AND try_strptime(v, ?) IS NOT NULL "
+                 "AND try_strptime(v, ?) <> try_strptime(v, ?) LIMIT 1", [a, b, a, b]) or scalar(
+            con, f"SELECT v FROM ({values}) WHERE v IS NOT NULL LIMIT 1")
+        raise WaypointError(
+            f"{label}: dates such as {example!r} could be {date_pattern_label(a)} or {date_pattern_label(b)}, "
+            f'and Waypoint will not guess. Put [dates] format = "{a}" (or "{b}") in a mapping file and run '
+            "again with --mapping MAP.toml.")
+    return [winners[0]]
+
+
+# ---------------------------------------------------------------------------------------------
+# checking
+# ---------------------------------------------------------------------------------------------
+def _values_table(con: duckdb.DuckDBPyConnection, mapping: Mapping) -> None:
+    rows = [(f, raw, canonical) for f in ("status", "discharge_reason")
+            for raw, canonical in mapping.value_map(f).items()]
+    con.execute("CREATE OR REPLACE TEMP TABLE _in_values (field VARCHAR, raw_norm VARCHAR, canonical VARCHAR)")
+    con.executemany("INSERT INTO _in_values VALUES (?, ?, ?)", rows)
+
+
+def _registry_table(con: duckdb.DuckDBPyConnection) -> None:
+    reg = registry_frame()  # noqa: F841 (read by DuckDB's replacement scan)
+    con.execute("CREATE OR REPLACE TEMP TABLE scale_registry AS SELECT * FROM reg")
+
+
+def _check_sessions(con: duckdb.DuckDBPyConnection, res: Resolved, fmts: list[str], today: date) -> None:
+    cols = ", ".join(
+        (_text(res.fields[f]) if f in res.fields else "CAST(NULL AS VARCHAR)") + f" AS {f}" for f in SESSION_FIELDS)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _in_rows AS SELECT line, {cols} FROM _in_raw")
+    cells = " UNION ALL ".join(
+        f"SELECT line, {_lit(s.scale)} AS scale, {s.item} AS item, {_text(s.index)} AS raw FROM _in_raw "
+        f"WHERE {_text(s.index)} IS NOT NULL" for s in res.scores)
+    if not cells:
+        cells = "SELECT CAST(NULL AS BIGINT) AS line, '' AS scale, 0 AS item, '' AS raw WHERE false"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _in_cells AS {cells}")
+    params = {"date_formats": fmts, "date_label": date_pattern_label(fmts[0]), "today": today}
+    con.execute("CREATE OR REPLACE TEMP TABLE _in_sessions AS " + read_sql("ingest/check_sessions.sql"), params)
+    con.execute("CREATE OR REPLACE TEMP TABLE _in_scores AS " + read_sql("ingest/check_scores.sql"))
+    con.execute("CREATE OR REPLACE TEMP TABLE _in_checked AS " + read_sql("ingest/classify_sessions.sql"))
+
+
+def _check_measurements(con: duckdb.DuckDBPyConnection, res: Resolved, fmts: list[str], today: date) -> None:
+    cols = ", ".join(f"{_text(res.fields[f])} AS {f}" for f in ("patient_id", "date", "measure", "score"))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _in_rows AS SELECT line, {cols} FROM _in_raw")
+    measures = [(norm(k), sid) for sid, s in load_registry().items() for k in {sid, s.name}]
+    con.execute("CREATE OR REPLACE TEMP TABLE _in_measures (raw_norm VARCHAR, scale VARCHAR)")
+    con.executemany("INSERT INTO _in_measures VALUES (?, ?)", sorted(set(measures)))
+    params = {"date_formats": fmts, "date_label": date_pattern_label(fmts[0]), "today": today}
+    con.execute("CREATE OR REPLACE TEMP TABLE _in_long AS " + read_sql("ingest/check_measurements.sql"), params)
+    con.execute("CREATE OR REPLACE TEMP TABLE _in_checked AS " + read_sql("ingest/classify_measurements.sql"))
+
+
+def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    rows = dict(con.execute("SELECT outcome, count(*) FROM _in_checked GROUP BY outcome").fetchall())
+    return {k: int(rows.get(k, 0)) for k in ("new", "updated", "unchanged", "duplicate", "rejected")}
+
+
+def _rejected_frame(con: duckdb.DuckDBPyConnection, src: Source, malformed: pd.DataFrame) -> pd.DataFrame:
+    """The rejected rows as the file has them, with their line and every reason."""
+    cols = ", ".join(f"r.c{i}" for i in range(len(src.headers)))
+    frame = con.execute(
+        f"""SELECT c.line, array_to_string(c.reasons, '; ') AS reasons, {cols}
+            FROM _in_checked c JOIN _in_raw r USING (line)
+            WHERE c.outcome = 'rejected' ORDER BY c.line"""
+    ).df()
+    frame.columns = ["line", "reasons"] + _unique_names(src.headers)
+    if len(malformed):
+        extra = pd.DataFrame({"line": malformed["line"], "reasons": malformed["reason"],
+                              "raw line": malformed["raw"]})
+        frame = pd.concat([frame, extra], ignore_index=True).sort_values("line", kind="stable")
+    return frame.reset_index(drop=True)
+
+
+def _unique_names(headers: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, h in enumerate(headers):
+        name = h or f"column {i + 1}"
+        if name in ("line", "reasons") or name in seen:
+            seen[name] = seen.get(name, 0) + 1
+            name = f"{name} ({seen[name] + 1})"
+        seen.setdefault(name, 0)
+        out.append(name)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+# ---------------------------------------------------------------------------------------------
+def _next_batch(con: duckdb.DuckDBPyConnection) -> int:
+    return int(scalar(con, "SELECT coalesce(max(batch_id), 0) + 1 FROM imports"))
+
+
+def _write(con: duckdb.DuckDBPyConnection, kind: str, batch: int) -> None:
+    script = "ingest/write_sessions.sql" if kind == "sessions" else "ingest/write_measurements.sql"
+    for statement in _statements(read_sql(script)):
+        con.execute(statement, {"batch": batch} if "$batch" in statement else None)
+
+
+def _statements(script: str) -> list[str]:
+    out, current = [], []
+    for line in script.splitlines():
+        if line.strip().startswith("--"):
+            continue
+        current.append(line)
+        if line.rstrip().endswith(";"):
+            out.append("\n".join(current).strip().rstrip(";"))
+            current = []
+    if "\n".join(current).strip():
+        out.append("\n".join(current).strip())
+    return out
+
+
+def _log_rejects(con: duckdb.DuckDBPyConnection, batch: int, rejected: pd.DataFrame) -> None:
+    if not len(rejected):
+        return
+    fields = [c for c in rejected.columns if c not in ("line", "reasons")]
+    records = rejected[fields].astype(object).where(rejected[fields].notna(), None)
+    import json
+    raws = [json.dumps({k: v for k, v in zip(fields, row) if v is not None}, ensure_ascii=False)
+            for row in records.itertuples(index=False, name=None)]
+    con.executemany("INSERT INTO rejected_rows VALUES (?, ?, ?, ?)",
+                    [[batch, int(line), raw, reasons]
+                     for line, raw, reasons in zip(rejected["line"], raws, rejected["reasons"])])
+
+
+def _import_one(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, *, dry_run: bool,
+                imported_by: str, settings: Settings, today: date,
+                rejects_out: list[pd.DataFrame] | None = None) -> tuple[ImportResult, pd.DataFrame, Source | None]:
+    with _open_source(path) as src:
+        label = src.path.name
+        res = resolve(src.headers, mapping, load_registry(), label)
+        with _WRITE_LOCK:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                rows_read, malformed = _load_raw(con, src)
+                date_cols = [res.fields[f] for f in ("session_date", "referral_date", "date") if f in res.fields]
+                fmts = _date_formats(con, date_cols, mapping, label)
+                _values_table(con, mapping)
+                _registry_table(con)
+                if res.kind == "sessions":
+                    _check_sessions(con, res, fmts, today)
+                else:
+                    _check_measurements(con, res, fmts, today)
+                n = _counts(con)
+                rejected = _rejected_frame(con, src, malformed)
+                batch = None if dry_run else _next_batch(con)
+                if not dry_run:
+                    _write(con, res.kind, batch)
+                    con.execute(
+                        "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                        [batch, label, src.sha256, res.kind, rows_read, n["new"], n["updated"], n["duplicate"],
+                         n["unchanged"], len(rejected), imported_by,
+                         datetime.now(timezone.utc).replace(tzinfo=None)])
+                    _log_rejects(con, batch, rejected)
+                    assign_episodes(con, settings.episode_gap_days)
+                for t in ("_in_raw", "_in_rows", "_in_cells", "_in_sessions", "_in_scores", "_in_long",
+                          "_in_checked", "_in_values", "_in_measures", "_in_reject_errors", "_in_reject_scans"):
+                    con.execute(f"DROP TABLE IF EXISTS {t}")
+                con.execute("ROLLBACK" if dry_run else "COMMIT")
+            except BaseException:
+                try:
+                    con.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass
+                raise
+        reasons = tuple(f"line {line}: {why}" for line, why in
+                        zip(rejected["line"][:SHOW_REASONS], rejected["reasons"][:SHOW_REASONS]))
+        result = ImportResult(
+            file_name=label, sha256=src.sha256, kind=res.kind, rows_read=rows_read, new_rows=n["new"],
+            updated_rows=n["updated"], unchanged=n["unchanged"], duplicates=n["duplicate"],
+            rejected=len(rejected), reasons=reasons, batch_id=batch, dry_run=dry_run, encoding=src.encoding,
+            delimiter=src.delimiter, ignored_columns=res.ignored)
+        return result, rejected, src
+
+
+def ingest_files(con: duckdb.DuckDBPyConnection, paths: Sequence[str | os.PathLike], *, mapping: Any = None,
+                 dry_run: bool = False, rejects: str | os.PathLike | None = None, imported_by: str = "local",
+                 settings: Settings | None = None, today: date | None = None) -> list[ImportResult]:
+    """Import each file in its own transaction; returns one ImportResult per file.
+
+    ``mapping`` is a mapping file path, a dict in its form, or a Mapping. ``rejects`` names a CSV to
+    write every rejected row to, with its line and reasons. Raises WaypointError (nothing written
+    for that file) when a file cannot be read at all; files before it stay imported.
+    """
+    settings = settings or Settings()
+    the_mapping = load_mapping(mapping)
+    today = today or date.today()
+    results, rejected_frames = [], []
+    for i, path in enumerate(paths):
+        try:
+            result, rejected, _ = _import_one(con, Path(path), the_mapping, dry_run=dry_run,
+                                              imported_by=imported_by, settings=settings, today=today)
+        except WaypointError as exc:
+            if i and not dry_run:
+                done = ", ".join(r.file_name for r in results)
+                raise WaypointError(f"{exc} (Already imported: {done}.)") from None
+            raise
+        results.append(result)
+        if len(rejected):
+            rejected_frames.append(rejected.assign(file=result.file_name))
+    if rejects is not None:
+        frame = pd.concat(rejected_frames, ignore_index=True) if rejected_frames else pd.DataFrame(
+            columns=["file", "line", "reasons"])
+        front = ["file", "line", "reasons"]
+        write_csv(frame[front + [c for c in frame.columns if c not in front]], Path(rejects))
+    return results
+
+
+def preview(con: duckdb.DuckDBPyConnection, paths: Sequence[str | os.PathLike], *, mapping: Any = None,
+            settings: Settings | None = None, today: date | None = None, head_rows: int = 10) -> Preview:
+    """Everything an import would do — the detected columns, the first rows, the checks — with nothing written."""
+    settings = settings or Settings()
+    the_mapping = load_mapping(mapping)
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise WaypointError("no file to preview")
+    with _open_source(paths[0]) as src:
+        res = resolve(src.headers, the_mapping, load_registry(), src.path.name)
+        head = pd.read_csv(src.readable, sep=src.delimiter, dtype=str, nrows=head_rows, keep_default_na=False,
+                           encoding="utf-8-sig")
+    detected: dict[str, str | None] = {}
+    fields = SESSION_FIELDS if res.kind == "sessions" else ("patient_id", "date", "measure", "score")
+    for f in fields:
+        detected[f] = src.headers[res.fields[f]] if f in res.fields else None
+    for s in res.scores:
+        detected[s.scale if s.item == 0 else f"{s.scale}_item{s.item}"] = src.headers[s.index]
+    results, frames = [], []
+    today = today or date.today()
+    for p in paths:
+        result, rejected, _ = _import_one(con, p, the_mapping, dry_run=True, imported_by="preview",
+                                          settings=settings, today=today)
+        results.append(result)
+        if len(rejected):
+            frames.append(rejected.assign(file=result.file_name) if len(paths) > 1 else rejected)
+    total = {k: sum(r.counts()[k] for r in results) for k in results[0].counts()}
+    rejected_all = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["line", "reasons"])
+    return Preview(kind=res.kind, headers=list(src.headers), mapping=detected, head=head,
+                   report=Report(total, rejected_all), results=results,
+                   date_format=the_mapping.date_format)
+
+
+# ---------------------------------------------------------------------------------------------
+# the import log and undo
+# ---------------------------------------------------------------------------------------------
+def list_imports(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute(
+        """SELECT batch_id, file_name, kind, rows_read, new_rows, updated_rows, unchanged, duplicates, rejected,
+                  imported_by, strftime(imported_at, '%Y-%m-%d %H:%M:%S') AS imported_at,
+                  strftime(undone_at, '%Y-%m-%d %H:%M:%S') AS undone_at, sha256
+           FROM imports ORDER BY batch_id"""
+    ).df()
+
+
+def rejected_rows(con: duckdb.DuckDBPyConnection, batch_id: int) -> pd.DataFrame:
+    """The rows one batch set aside: line, reasons and the row as the file had it."""
+    import json
+
+    rows = con.execute("SELECT line_number, reasons, raw_row FROM rejected_rows WHERE batch_id = ? ORDER BY line_number",
+                       [batch_id]).fetchall()
+    return pd.DataFrame([{"line": line, "reasons": reasons, **json.loads(raw)} for line, reasons, raw in rows],
+                        columns=None if rows else ["line", "reasons"])
+
+
+def undo_import(con: duckdb.DuckDBPyConnection, batch_id: int, settings: Settings | None = None) -> str:
+    """Take back what one batch added or changed. Rows a later import has since changed keep the later values."""
+    settings = settings or Settings()
+    with _WRITE_LOCK:
+        row = con.execute("SELECT file_name, undone_at FROM imports WHERE batch_id = ?", [batch_id]).fetchall()
+        if not row:
+            raise WaypointError(f"there is no import batch {batch_id}; `waypoint imports` lists them.")
+        name, undone = row[0]
+        if undone is not None:
+            raise WaypointError(f"batch {batch_id} ({name}) was already undone on {undone:%Y-%m-%d %H:%M}.")
+        con.execute("BEGIN TRANSACTION")
+        try:
+            removed = scalar(con, "SELECT count(*) FROM sessions WHERE batch_id = ?", [batch_id])
+            removed_m = scalar(con, "SELECT count(*) FROM measurements WHERE batch_id = ? AND session_key IS NULL",
+                               [batch_id])
+            restored = 0
+            for statement in _statements(read_sql("ingest/undo_batch.sql")):
+                con.execute(statement, {"batch": batch_id} if "$batch" in statement else None)
+            restored = scalar(con, "SELECT count(*) FROM _undo_restored")
+            con.execute("DROP TABLE IF EXISTS _undo_restored")
+            con.execute("UPDATE imports SET undone_at = ? WHERE batch_id = ?",
+                        [datetime.now(timezone.utc).replace(tzinfo=None), batch_id])
+            assign_episodes(con, settings.episode_gap_days)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    parts = [f"{removed:,} session(s)"] + ([f"{removed_m:,} score(s)"] if removed_m else [])
+    return (f"Undid batch {batch_id} ({name}): took back {' and '.join(parts)} it wrote"
+            + (f", and put back {restored:,} earlier version(s) it had replaced." if restored else "."))

@@ -1,0 +1,56 @@
+-- Write the new and updated rows of a checked session log as batch $batch. The versions an update
+-- replaces are copied to replaced_* first so that `waypoint undo-import` can put them back.
+CREATE OR REPLACE TEMP TABLE _in_write AS
+SELECT c.line, c.session_key, c.row_hash, c.outcome FROM _in_checked c WHERE c.outcome IN ('new', 'updated');
+
+CREATE OR REPLACE TEMP TABLE _in_old_measurements AS
+SELECT m.* FROM measurements m
+WHERE m.session_key IN (SELECT session_key FROM _in_write WHERE outcome = 'updated');
+
+INSERT INTO replaced_sessions
+SELECT $batch, s.* FROM sessions s
+WHERE s.session_key IN (SELECT session_key FROM _in_write WHERE outcome = 'updated');
+
+INSERT INTO replaced_measurements SELECT $batch, m.* FROM _in_old_measurements m;
+
+INSERT INTO replaced_item_scores
+SELECT $batch, i.* FROM item_scores i
+WHERE i.measurement_key IN (
+    SELECT w.session_key || '|' || r.scale FROM _in_write w, scale_registry r WHERE w.outcome = 'updated');
+
+DELETE FROM item_scores
+WHERE measurement_key IN (
+    SELECT w.session_key || '|' || r.scale FROM _in_write w, scale_registry r WHERE w.outcome = 'updated');
+
+DELETE FROM measurements WHERE measurement_key IN (SELECT measurement_key FROM _in_old_measurements);
+
+DELETE FROM sessions WHERE session_key IN (SELECT session_key FROM _in_write WHERE outcome = 'updated');
+
+INSERT INTO patients
+SELECT DISTINCT s.patient_id FROM _in_write w JOIN _in_sessions s USING (line)
+WHERE s.patient_id NOT IN (SELECT patient_id FROM patients);
+
+INSERT INTO clinicians
+SELECT DISTINCT s.clinician_id FROM _in_write w JOIN _in_sessions s USING (line)
+WHERE s.clinician_id NOT IN (SELECT clinician_id FROM clinicians);
+
+INSERT INTO sessions (session_key, patient_id, clinician_id, session_date, session_time, status,
+                      source_episode_id, session_type, modality, site, referral_date, discharge_reason,
+                      episode_id, row_hash, batch_id)
+SELECT w.session_key, s.patient_id, s.clinician_id, s.session_date, s.session_time, s.status,
+       s.episode_id, s.session_type, s.modality, s.site, s.referral_date, s.discharge_reason,
+       NULL, w.row_hash, $batch
+FROM _in_write w JOIN _in_sessions s USING (line);
+
+INSERT INTO measurements (measurement_key, session_key, patient_id, measure_date, scale, score, batch_id)
+SELECT w.session_key || '|' || c.scale, w.session_key, s.patient_id, s.session_date, c.scale, c.score, $batch
+FROM _in_write w JOIN _in_sessions s USING (line) JOIN _in_scores c ON c.line = w.line
+WHERE c.item = 0;
+
+INSERT INTO item_scores (measurement_key, item, score, batch_id)
+SELECT w.session_key || '|' || c.scale, c.item, c.score, $batch
+FROM _in_write w JOIN _in_scores c ON c.line = w.line
+WHERE c.item > 0;
+
+DROP TABLE _in_write;
+DROP TABLE _in_old_measurements;
