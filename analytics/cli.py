@@ -148,7 +148,14 @@ def cmd_ingest(args) -> int:
 def cmd_imports(args) -> int:
     from . import ingest
 
-    emit(ingest.list_imports(_connect(args)), args.format)
+    con = _connect(args)
+    if args.rejected is not None:
+        emit(ingest.rejected_rows(con, args.rejected), args.format)
+        return EXIT_OK
+    log = ingest.list_imports(con)
+    if args.format == "table":
+        log = log.assign(sha256=log["sha256"].str[:12])
+    emit(log, args.format)
     return EXIT_OK
 
 
@@ -247,7 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rejects", metavar="OUT.csv", help="write rejected rows with a reason column, to fix and re-upload")
     p.add_argument("--user", default=os.environ.get("USER", "local"), help="recorded in the import log")
 
-    p = add("imports", cmd_imports, "List the import log.", "waypoint imports", [_format_parent(("table", "json", "csv"))])
+    p = add("imports", cmd_imports, "List the import log (or one batch's rejected rows).",
+            "waypoint imports --rejected 3 --format csv > fix-these.csv", [_format_parent(("table", "json", "csv"))])
+    p.add_argument("--rejected", type=int, metavar="BATCH", help="list the rows this batch rejected, with reasons")
     p = add("undo-import", cmd_undo_import, "Take back what one import batch added or changed.", "waypoint undo-import 3")
     p.add_argument("batch", type=int, metavar="BATCH")
 
@@ -295,6 +304,15 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_UNREADABLE
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:
+        print(f"Error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    except Exception as exc:  # a bug: say so plainly; WAYPOINT_DEBUG=1 shows the traceback
+        if os.environ.get("WAYPOINT_DEBUG"):
+            raise
+        print(f"Error: unexpected {type(exc).__name__}: {exc}. Nothing was left half-written (each file is "
+              "one transaction). Run again with WAYPOINT_DEBUG=1 for details and report it.", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":
