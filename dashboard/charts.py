@@ -59,7 +59,7 @@ def rate_trend(frame: pd.DataFrame, *, x: str, rate: str, low: str, high: str, n
         fig.add_trace(go.Scatter(
             x=list(part[x]) + list(part[x])[::-1],
             y=list(part[high]) + list(part[low])[::-1],
-            fill="toself", fillcolor=_rgba(colour, 0.15), line=dict(width=0), hoverinfo="skip",
+            mode="lines", fill="toself", fillcolor=_rgba(colour, 0.15), line=dict(width=0), hoverinfo="skip",
             showlegend=False, name=f"{label} 95 % interval",
         ))
         fig.add_trace(go.Scatter(
@@ -224,7 +224,7 @@ def retention(frame: pd.DataFrame, *, group: str = "group", height: int = 340) -
         label = "all episodes" if name is None else str(name[0] if isinstance(name, tuple) else name)
         fig.add_trace(go.Scatter(
             x=list(part["sessions"]) + list(part["sessions"])[::-1],
-            y=list(part["ci_high"]) + list(part["ci_low"])[::-1], fill="toself",
+            y=list(part["ci_high"]) + list(part["ci_low"])[::-1], mode="lines", fill="toself",
             fillcolor=_rgba(colour, 0.15), line=dict(width=0, shape="hv"), hoverinfo="skip", showlegend=False,
         ))
         fig.add_trace(go.Scatter(

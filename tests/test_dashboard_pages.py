@@ -1,0 +1,329 @@
+"""Every dashboard page, run with streamlit.testing.v1.AppTest on a small demo clinic: it renders
+without an exception AND shows the figures analytics/ computes for the same filters.
+
+One demo clinic per module (120 patients, seed 4: every kind of readiness category including a
+safety flag). The app opens the database through WAYPOINT_DB; the tests compute the expected
+figures on their own connection to the same file with analytics/ directly.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics import engagement, outcomes, readiness
+from analytics.db import connect
+from analytics.settings import Settings
+from dashboard import ui
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "dashboard" / "app.py")
+DEMO = dict(patients=120, seed=4)
+
+
+def build_clinic(path: Path) -> None:
+    """The demo clinic through the real import (analytics.demo.build_demo)."""
+    from analytics.demo import DemoConfig, build_demo
+
+    con = connect(path)
+    try:
+        build_demo(con, DemoConfig(**DEMO))
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def clinic(tmp_path_factory):
+    path = tmp_path_factory.mktemp("dashboard") / "clinic.duckdb"
+    build_clinic(path)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WAYPOINT_DB", str(path))
+        mp.delenv("WAYPOINT_CONFIG", raising=False)
+        con = connect(path)
+        yield con
+        con.close()
+
+
+def run(page: str | None = None, **query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    if page:
+        at.switch_page(f"views/{page}").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def period(at: AppTest) -> tuple[date, date]:
+    start, end = at.date_input(key="f_period").value
+    return start, end
+
+
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
+
+
+def values(array) -> list:
+    """A Plotly JSON array as a list (Plotly 6+ writes numeric arrays as base64 typed arrays)."""
+    if isinstance(array, dict) and "bdata" in array:
+        import base64
+
+        import numpy as np
+
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
+    return list(array)
+
+
+def metric(at: AppTest, label: str):
+    found = [m for m in at.metric if m.label == label]
+    assert found, f"no tile {label!r}; tiles: {[m.label for m in at.metric]}"
+    return found[0]
+
+
+def dataframe_with(at: AppTest, column: str) -> pd.DataFrame:
+    for df in at.dataframe:
+        if column in df.value.columns:
+            return df.value
+    raise AssertionError(f"no table with a column {column!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# clinic overview
+# ---------------------------------------------------------------------------------------------
+TILES = {"Recovery": "recovery_rate", "Reliable improvement": "reliable_improvement_rate",
+         "Reliable deterioration": "reliable_deterioration_rate", "Reliable recovery": "reliable_recovery_rate",
+         "Paired scores": "paired_completeness", "Dropout": "dropout_rate"}
+
+
+def test_overview_tiles_show_the_kpis_of_the_chosen_period_with_change_since_the_previous(clinic):
+    at = run()
+    start, end = period(at)
+    settings = Settings(date_from=start, date_to=end)
+    length = (end - start).days + 1
+    previous = settings.with_(date_from=start - pd.Timedelta(days=length).to_pytimedelta(),
+                              date_to=start - pd.Timedelta(days=1).to_pytimedelta())
+    now, before = outcomes.kpis(clinic.cursor(), settings), outcomes.kpis(clinic.cursor(), previous)
+    assert now["ended"] > 0
+    for label, key in TILES.items():
+        tile = metric(at, label)
+        assert tile.value == ui.pct(now[key])
+        expected_delta = None if now[key] is None or before[key] is None else ui.points(now[key] - before[key])
+        assert tile.delta == expected_delta
+    att = now["attendance"]
+    assert metric(at, "Attendance").value == ui.pct(att["attendance_rate"])
+    assert metric(at, "In treatment now").value == f"{now['active']:,}"
+    captions = [c.value for c in at.caption]
+    assert f"{now['recovered']:,} of {now['at_caseness']:,} patients at caseness" in captions
+    assert f"{now['dropout']:,} of {now['ended']:,} episodes that ended" in captions
+    took_place = att["attended"] + att["no_show"] + att["late_cancel"]
+    assert f"{att['attended']:,} of {took_place:,} sessions that went ahead or were missed" in captions
+
+
+def test_overview_follows_the_clinician_and_period_in_the_url(clinic):
+    at = run(clinician="c02", **{"from": "2025-06-01", "to": "2026-05-31"})
+    assert period(at) == (date(2025, 6, 1), date(2026, 5, 31))
+    settings = Settings(date_from=date(2025, 6, 1), date_to=date(2026, 5, 31), clinician_id="c02")
+    now = outcomes.kpis(clinic.cursor(), settings)
+    assert metric(at, "Recovery").value == ui.pct(now["recovery_rate"])
+    assert metric(at, "Dropout").value == ui.pct(now["dropout_rate"])
+    assert at.query_params["clinician"] == "c02"
+
+
+def test_overview_trend_readiness_and_sessions_come_from_analytics(clinic):
+    at = run()
+    start, end = period(at)
+    settings = Settings(date_from=start, date_to=end)
+    monthly = outcomes.rates_by_month(clinic.cursor(), settings)
+    shown = dataframe_with(at, "Measure")
+    assert len(shown) == len(monthly)
+    assert list(shown["Count"]) == list(monthly["numerator"])
+    recovery = monthly[(monthly["measure"] == "recovery") & (monthly["denominator"] > 0)]
+    trend = [c for c in charts(at) if any(t.get("name") == "Recovery" for t in c["data"])]
+    assert trend and [round(v, 4) for v in values(trend[0]["data"][1]["y"])] == [round(float(v), 4) for v in recovery["rate"]]
+
+    states = readiness.readiness_frame(clinic.cursor(), Settings())
+    counts = dataframe_with(at, "What it means").set_index("Category")["Patients"]
+    for category in readiness.CATEGORIES:
+        assert counts[category.label] == int((states["category"] == category.id).sum())
+
+    delivered = engagement.sessions_delivered(clinic.cursor(), settings)
+    table = dataframe_with(at, "Attended sessions")
+    assert int(table["Attended sessions"].sum()) == int(delivered["attended_sessions"].sum())
+
+
+def test_overview_offers_the_sql_behind_the_recovery_rate(clinic):
+    at = run()
+    code = [c.value for c in at.code]
+    assert outcomes.sql_for("recovery_rate").strip() in [c.strip() for c in code]
+
+
+# ---------------------------------------------------------------------------------------------
+# clinicians
+# ---------------------------------------------------------------------------------------------
+def test_clinicians_funnels_show_every_clinician_with_intervals_and_mark_small_numbers(clinic):
+    at = run("clinicians.py")
+    start, end = period(at)
+    comparison = outcomes.clinician_comparison(clinic.cursor(), Settings(date_from=start, date_to=end))
+    funnels = [c for c in charts(at) if any(t.get("name") == "95 % limits" for t in c["data"])]
+    assert len(funnels) == 3   # recovery, reliable improvement, dropout
+    for label, measure in (("Recovery", "recovery"), ("Reliable improvement", "reliable_improvement"),
+                           ("Dropout", "dropout")):
+        part = comparison[comparison["measure"] == measure].sort_values("clinician_id")
+        table = next(df.value for df in at.dataframe
+                     if "Against the funnel" in df.value.columns
+                     and list(df.value["Episodes"]) == list(part["denominator"])
+                     and list(df.value["Count"]) == list(part["numerator"]))
+        assert list(table["Clinician"]) == sorted(part["clinician_id"])      # clinician order, not ranked
+        assert {"95 % low", "95 % high"} <= set(table.columns)                # never a bare league table
+        small = list(part["clinician_id"][part["small"]])
+        assert list(table["Clinician"][table["Small number"] == "small number"]) == small
+    mix = dataframe_with(at, "Observed ÷ expected")
+    recovery = comparison[comparison["measure"] == "recovery"].sort_values("clinician_id")
+    assert list(mix["Observed ÷ expected"].round(4)) == list(recovery["oe_ratio"].round(4))
+
+
+def test_clinicians_small_numbers_are_named_under_the_funnel(tmp_path):
+    """A clinician with fewer than 5 episodes is listed in words and drawn hollow."""
+    from tests.builders import S, clinic as build
+
+    rows = []
+    for i in range(6):  # c1: six finished episodes; c2: two
+        rows += [S(f"a{i}", "2024-01-01", phq9=15, gad7=10), S(f"a{i}", "2024-02-01", phq9=5, gad7=3,
+                                                                    discharge_reason="planned")]
+    for i in range(2):
+        rows += [S(f"b{i}", "2024-01-01", clinician_id="c2", phq9=15, gad7=10),
+                 S(f"b{i}", "2024-02-01", clinician_id="c2", phq9=14, gad7=9, discharge_reason="planned")]
+    path = tmp_path / "small.duckdb"
+    con = build(rows, con=connect(path))
+    con.close()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WAYPOINT_DB", str(path))
+        at = run("clinicians.py")
+    assert any("Small numbers (fewer than 5 episodes): c2 (2)" in c.value for c in at.caption)
+    hollow = [t for c in charts(at) for t in c["data"] if t.get("name") == "small number (hollow)"]
+    assert hollow and all(str(s).endswith("-open") for s in hollow[0]["marker"]["symbol"])
+
+
+# ---------------------------------------------------------------------------------------------
+# caseload
+# ---------------------------------------------------------------------------------------------
+def test_caseload_lists_active_patients_safety_first_with_scores(clinic):
+    at = run("caseload.py")
+    states = readiness.readiness_frame(clinic.cursor(), Settings())
+    table = dataframe_with(at, "PHQ-9 so far")
+    assert list(table["Patient"]) == list(states["patient_id"])
+    assert table["Category"].iloc[0] == "⚠ Safety"
+    first = states.iloc[0]
+    assert list(table["PHQ-9 so far"].iloc[0]) == [p["score"] for p in first["series"]["phq9"]]
+    assert table["First"].iloc[0] == first["first_scores"]["phq9"]
+    assert table["Latest"].iloc[0] == first["last_scores"]["phq9"]
+    assert table["Sessions"].iloc[0] == first["attended_sessions"]
+
+
+def test_caseload_of_one_clinician_filtered_by_category(clinic):
+    states = readiness.readiness_frame(clinic.cursor(), Settings())
+    clinician = states["clinician_id"].value_counts().index[0]
+    mine = states[states["clinician_id"] == clinician]
+    at = run("caseload.py", clinician=clinician)
+    table = dataframe_with(at, "PHQ-9 so far")
+    assert list(table["Patient"]) == list(mine["patient_id"])
+    assert "Clinician" not in table.columns or set(table["Clinician"]) == {clinician}
+    keep = mine["category"].iloc[-1]
+    at.pills(key="caseload-categories").set_value([keep]).run()
+    table = dataframe_with(at, "PHQ-9 so far")
+    assert list(table["Patient"]) == list(mine.loc[mine["category"] == keep, "patient_id"])
+
+
+# ---------------------------------------------------------------------------------------------
+# patient
+# ---------------------------------------------------------------------------------------------
+def test_patient_page_draws_each_scale_with_cutoff_bands_and_lists_the_reasons(clinic):
+    states = readiness.readiness_frame(clinic.cursor(), Settings())
+    safety = states[states["category"] == "safety"].iloc[0]
+    at = run("patient.py", patient=safety["patient_id"])
+    assert metric(at, "Patient").value == safety["patient_id"]
+    trajectory = outcomes.trajectories(clinic.cursor(), Settings(), episode_id=safety["episode_id"])
+    scales = [s for s in ("phq9", "gad7", "core10", "wsas") if (trajectory["scale"] == s).any()]
+    figures = charts(at)
+    assert len(figures) == len(scales)
+    phq9 = trajectory[trajectory["scale"] == "phq9"]
+    drawn = next(t for t in figures[0]["data"] if t.get("name") == "PHQ-9")
+    assert values(drawn["y"]) == [int(v) for v in phq9["score"]]
+    names = {t.get("name") for t in figures[0]["data"]}
+    assert "clinical cutoff 10" in names and "no reliable change (first score ± 6)" in names
+    assert len(figures[0]["layout"]["shapes"]) >= 5          # five PHQ-9 severity bands and the cutoff line
+    warning = " ".join(w.value for w in at.warning)
+    assert "Safety" in warning
+    for reason in safety["reasons"]:
+        assert ui.md(reason) in warning
+
+
+def test_patient_page_marks_missed_sessions_and_lists_every_episode(clinic):
+    row = clinic.execute(
+        """SELECT s.patient_id, s.episode_id FROM sessions s
+           WHERE s.status = 'no_show' AND s.episode_id IN (SELECT episode_id FROM measurements m
+                JOIN sessions t ON t.session_key = m.session_key GROUP BY 1 HAVING count(*) >= 4)
+           ORDER BY s.patient_id LIMIT 1""").fetchall()[0]
+    patient_id, episode_id = row
+    all_episodes = outcomes.episode_outcomes(clinic.cursor(), Settings())
+    mine = all_episodes[all_episodes["patient_id"] == patient_id]
+    at = run("patient.py", patient=patient_id)
+    if len(mine) > 1:
+        at.selectbox(key=f"episode-{patient_id}").set_value(episode_id).run()
+    no_shows = clinic.execute("SELECT count(*) FROM sessions WHERE episode_id = ? AND status = 'no_show'",
+                              [episode_id]).fetchall()[0][0]
+    marks = [t for t in charts(at)[0]["data"] if t.get("name") == "no-show"]
+    assert marks and len(values(marks[0]["x"])) == no_shows
+    history = dataframe_with(at, "Episode")
+    assert sorted(history["Episode"]) == sorted(mine["episode_id"])
+
+
+def test_patient_page_without_a_patient_invites_a_choice(clinic):
+    at = run("patient.py")
+    assert any("Choose a patient" in i.value for i in at.info)
+    assert not at.get("plotly_chart")
+
+
+def test_text_from_the_data_is_shown_as_text_not_markdown(tmp_path):
+    from tests.builders import S, clinic as build
+
+    odd = "[x](http://evil.example)*bold*:red[y]"
+    path = tmp_path / "odd.duckdb"
+    build([S(odd, "2024-01-01", phq9=15, gad7=10), S(odd, "2024-01-15", phq9=12, gad7=9)], con=connect(path)).close()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WAYPOINT_DB", str(path))
+        at = run("patient.py", patient=odd)
+    assert metric(at, "Patient").value == odd            # a metric value is plain text
+    rendered = [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info] \
+        + [w.value for w in at.warning]
+    assert not any("](http://evil.example)" in text for text in rendered)
+
+
+# ---------------------------------------------------------------------------------------------
+# attendance, data, first run
+# ---------------------------------------------------------------------------------------------
+def test_attendance_page_shows_the_attendance_analytics_computes(clinic):
+    at = run("attendance.py")
+    start, end = period(at)
+    overall = engagement.attendance_overall(clinic.cursor(), Settings(date_from=start, date_to=end))
+    assert metric(at, "Attendance rate").value == ui.pct(overall["attendance_rate"])
+    assert metric(at, "No-shows").value == f"{overall['no_show']:,}"
+
+
+def test_data_page_lists_the_import_history(clinic):
+    at = run("data_import.py")
+    history = dataframe_with(at, "batch_id")
+    assert len(history) == 1 and history["imported_by"].iloc[0] == "demo"
+
+
+def test_empty_database_shows_the_first_run_screen(tmp_path):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WAYPOINT_DB", str(tmp_path / "empty.duckdb"))
+        at = run()
+    assert at.title[0].value == "Welcome to Waypoint"
+    assert any(b.label == "Load the demo clinic" for b in at.button)
