@@ -327,3 +327,19 @@ def test_episode_outcomes_carry_jacobson_truax_for_every_scale_scored():
     assert got == {"r1#1": (30, 20, 2, -3.78, "recovered"), "r2#1": (20, 18, 2, -0.756, "unchanged"),
                    "p1#1": (25, 20, 2, None, None)}
     assert frame["phq9_jt_category"].isna().all()  # PHQ-9 columns are always there, empty when not scored
+
+
+@pytest.mark.parametrize("name, columns", [
+    ("episode_outcomes", ["episode_id", "recovered", "phq9_jt_category"]),
+    ("rates_by_month", ["month", "measure", "numerator", "denominator", "rate", "ci_low", "ci_high"]),
+    ("rates", ["measure", "numerator", "denominator", "rate", "ci_low", "ci_high"]),
+    ("clinician_comparison", ["clinician_id", "measure", "lower95", "upper998", "oe_ratio"]),
+    ("case_mix", ["clinician_id", "cases", "observed", "expected", "oe_ratio"]),
+    ("data_quality", ["measure", "clinician_id", "month", "rate"]),
+    ("trajectories", ["episode_id", "session_number", "weeks", "change_from_first", "severity_band", "reliable"]),
+])
+def test_an_empty_clinic_gives_empty_frames_with_their_columns(name, columns):
+    from analytics.db import connect
+
+    frame = getattr(outcomes, name)(connect(":memory:"), Settings())
+    assert frame.empty and set(columns) <= set(frame.columns)
