@@ -18,7 +18,7 @@ from datetime import date
 
 import duckdb
 
-from .db import scalar
+from .db import WRITE_LOCK, scalar
 from .scales import registry_frame
 from .settings import Settings
 from .sqlfiles import read_sql
@@ -55,10 +55,29 @@ def assign_episodes(con: duckdb.DuckDBPyConnection, gap_days: int = 180) -> None
 
 
 def ensure_episodes(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
-    """Re-derive episodes when the configured gap differs from the one they were built with."""
-    gap = scalar(con, "SELECT value FROM meta WHERE key = 'episode_gap_days'")
-    if gap is None or int(gap) != settings.episode_gap_days:
+    """Re-derive episodes when the configured gap differs from the one they were built with.
+
+    A reader may get here while another thread imports: the write takes its turn (db.WRITE_LOCK)
+    and is one transaction, so no reader ever sees the episodes half rebuilt.
+    """
+    def stale() -> bool:
+        gap = scalar(con, "SELECT value FROM meta WHERE key = 'episode_gap_days'")
+        return gap is None or int(gap) != settings.episode_gap_days
+
+    if not stale():
+        return
+    if not isinstance(con, duckdb.DuckDBPyConnection):  # another engine (spark): no transactions
         assign_episodes(con, settings.episode_gap_days)
+        return
+    with WRITE_LOCK:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if stale():
+                assign_episodes(con, settings.episode_gap_days)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
 
 def resolve_as_of(con: duckdb.DuckDBPyConnection, settings: Settings) -> date | None:
@@ -83,7 +102,8 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> date | None:
     con.register("_scale_registry_df", registry_frame())
     con.execute("CREATE OR REPLACE TEMP TABLE scale_registry AS SELECT * FROM _scale_registry_df")
     con.unregister("_scale_registry_df")
-    con.execute("CREATE OR REPLACE TEMP TABLE w_sessions AS " + read_sql("episodes/w_sessions.sql"), {"as_of": as_of})
+    con.execute("CREATE OR REPLACE TEMP TABLE w_sessions AS " + read_sql("episodes/w_sessions.sql"),
+                {"as_of": as_of, "scope_clinician_id": settings.scope_clinician_id})
     con.execute(
         "CREATE OR REPLACE TEMP TABLE w_episodes AS " + read_sql("episodes/w_episodes.sql"),
         {"as_of": as_of, "lost_contact_days": settings.lost_contact_days,

@@ -30,6 +30,10 @@ class Settings:
     remitted_weeks: int = 12           # capacity: below caseness on every scale for this long
     # --- comparison ----------------------------------------------------------------------------
     small_number: int = 5              # figures resting on fewer episodes are marked small
+    # --- access (analytics/access.py) -----------------------------------------------------------
+    # A clinician viewer's scope: only patients with at least one session with this clinician are
+    # in the work tables (sql/episodes/w_sessions.sql). None: the whole clinic. Never read from TOML.
+    scope_clinician_id: str | None = None
 
     def with_(self, **changes: Any) -> "Settings":
         return replace(self, **changes)
@@ -44,6 +48,8 @@ def load_settings(path: str | Path | None, **overrides: Any) -> Settings:
         values.update(data.get("settings", {}))
     known = {f.name for f in fields(Settings)}
     unknown = set(values) - known
+    if "scope_clinician_id" in values:  # a viewer's scope comes from sign-in, never from a file
+        unknown.add("scope_clinician_id")
     if unknown:
         raise ValueError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
     values.update({k: v for k, v in overrides.items() if v is not None})

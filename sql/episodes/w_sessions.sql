@@ -2,6 +2,9 @@
 -- number of the attended session within the episode (NULL for sessions not attended).
 -- A treatment session is an attended session whose session_type is not an assessment (any type
 -- containing 'assess', e.g. 'Assessment', 'Initial assessment'; a missing type counts as treatment).
+-- Access scope ($scope_clinician_id, analytics/access.py): when set, only the sessions of patients
+-- who have at least one session (of any status, any date) with that clinician; NULL: the whole clinic.
+-- Every figure derives from this table, so a clinician's scope holds in every figure.
 SELECT s.*,
        CASE WHEN s.status = 'attended'
                  AND (s.session_type IS NULL OR lower(s.session_type) NOT LIKE '%assess%')
@@ -12,3 +15,5 @@ SELECT s.*,
        END AS session_number
 FROM sessions s
 WHERE s.session_date <= $as_of
+  AND ($scope_clinician_id IS NULL
+       OR s.patient_id IN (SELECT v.patient_id FROM sessions v WHERE v.clinician_id = $scope_clinician_id))
