@@ -322,3 +322,19 @@ def test_clinician_filter_keeps_that_clinicians_caseload():
 def test_an_empty_database_gives_no_records():
     from analytics.db import connect
     assert readiness(connect(":memory:"), Settings()) == []
+
+
+def test_the_dashboard_frame_and_the_table_keep_safety_first_with_the_first_reason():
+    from analytics.readiness import as_table, readiness_frame
+
+    rows = (history("a1", [(w(0), 18), (w(2), 12), (w(4), 6), (w(7), 5), (w(10), 6)])
+            + [S("z9", w(9), phq9=4, phq9_items={9: 1}), S("z9", w(10), phq9=4)])
+    con = clinic(rows)
+    frame = readiness_frame(con, Settings())
+    assert frame[["patient_id", "category", "label", "category_order"]].values.tolist() == [
+        ["z9", "safety", "Safety", 0], ["a1", "ready_for_review", "Ready for review", 3]]
+    assert frame.loc[1, "reason"].startswith("PHQ-9 18 → 6 since 3 Feb 2025")
+    assert str(frame.loc[1, "last_session"].date()) == "2025-04-14"
+    table = as_table(readiness(con, Settings()))
+    assert table[["patient", "category", "last session", "first → last"]].values.tolist() == [
+        ["z9", "Safety", "14 Apr 2025", "PHQ-9 4→4"], ["a1", "Ready for review", "14 Apr 2025", "PHQ-9 18→6"]]
