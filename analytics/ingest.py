@@ -19,7 +19,6 @@ import hashlib
 import io
 import os
 import tempfile
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
@@ -29,7 +28,7 @@ from typing import Any, Iterator, Sequence
 import duckdb
 import pandas as pd
 
-from .db import scalar
+from .db import WRITE_LOCK, scalar
 from .episodes import assign_episodes
 from .errors import WaypointError
 from .mapping import (
@@ -47,8 +46,8 @@ OTHER_FORMATS = ["%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%m-%d-%Y", "%Y
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 1 << 16
 SHOW_REASONS = 5
-# Imports in one process take turns: DuckDB allows one writer per table at a time.
-_WRITE_LOCK = threading.RLock()
+# Imports in one process take turns with every other write (db.WRITE_LOCK).
+_WRITE_LOCK = WRITE_LOCK
 
 
 # ---------------------------------------------------------------------------------------------
@@ -295,7 +294,7 @@ def _date_formats(con: duckdb.DuckDBPyConnection, cols: list[int], mapping: Mapp
         return [mapping.date_format]
     if not cols:
         return ISO_FORMATS
-    values = " UNION ALL ".join(f"SELECT {_text(c)} AS v FROM _in_raw" for c in cols)
+    values = "SELECT DISTINCT v FROM (" + " UNION ALL ".join(f"SELECT {_text(c)} AS v FROM _in_raw" for c in cols) + ")"
     candidates = [ISO_FORMATS] + [[f] for f in OTHER_FORMATS]
     counts_sql = ", ".join(
         f"count(try_strptime(v, {'[' + ', '.join(_lit(f) for f in fmts) + ']'}))" for fmts in candidates)
@@ -334,8 +333,9 @@ def _values_table(con: duckdb.DuckDBPyConnection, mapping: Mapping) -> None:
 
 
 def _registry_table(con: duckdb.DuckDBPyConnection) -> None:
-    reg = registry_frame()  # noqa: F841 (read by DuckDB's replacement scan)
-    con.execute("CREATE OR REPLACE TEMP TABLE scale_registry AS SELECT * FROM reg")
+    con.register("_in_registry_df", registry_frame())
+    con.execute("CREATE OR REPLACE TEMP TABLE scale_registry AS SELECT * FROM _in_registry_df")
+    con.unregister("_in_registry_df")
 
 
 def _check_sessions(con: duckdb.DuckDBPyConnection, res: Resolved, fmts: list[str], today: date) -> None:

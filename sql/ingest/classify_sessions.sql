@@ -4,10 +4,11 @@
 -- sessions already in the database. The key is (patient, clinician, date, time if given); the
 -- hash covers every canonical value and score, so a changed score is an update.
 WITH score_agg AS (
+    -- order-independent digest of a row's valid scores (cheaper than an ordered string_agg)
     SELECT line,
-           list(reason ORDER BY scale, item) FILTER (WHERE reason IS NOT NULL) AS score_reasons,
-           string_agg(scale || ':' || item || '=' || score, ',' ORDER BY scale, item)
-               FILTER (WHERE reason IS NULL) AS score_text
+           list_sort(list(reason) FILTER (WHERE reason IS NOT NULL)) AS score_reasons,
+           CAST(bit_xor(md5_number_lower(scale || ':' || item || '=' || score)) FILTER (WHERE reason IS NULL)
+                AS VARCHAR) AS score_text
     FROM _in_scores
     GROUP BY line
 ),
@@ -22,24 +23,29 @@ keyed AS (
     LEFT JOIN score_agg a USING (line)
 ),
 valid AS (
-    SELECT line, session_key, row_hash,
-           count(DISTINCT row_hash) OVER (PARTITION BY session_key) AS versions,
-           list(line) OVER (PARTITION BY session_key) AS same_key_lines,
-           row_number() OVER (PARTITION BY session_key ORDER BY line) AS copy
+    SELECT session_key, count(DISTINCT row_hash) AS versions, min(line) AS first_line
     FROM keyed
     WHERE len(reasons) = 0
+    GROUP BY session_key
+),
+conflicts AS (
+    SELECT k.session_key, list(k.line ORDER BY k.line) AS lines
+    FROM keyed k JOIN valid v USING (session_key)
+    WHERE v.versions > 1 AND len(k.reasons) = 0
+    GROUP BY k.session_key
 )
 SELECT k.line, k.session_key, k.row_hash,
        CASE WHEN len(k.reasons) > 0 THEN k.reasons
             WHEN v.versions > 1
-            THEN ['conflicts with line ' || array_to_string(list_filter(v.same_key_lines, lambda x: x <> k.line), ', ')
+            THEN ['conflicts with line ' || array_to_string(list_filter(c.lines, lambda x: x <> k.line), ', ')
                   || ': same patient, clinician, date and time but different values']
             ELSE [] END AS reasons,
        CASE WHEN len(k.reasons) > 0 OR v.versions > 1 THEN 'rejected'
-            WHEN v.copy > 1 THEN 'duplicate'
+            WHEN k.line > v.first_line THEN 'duplicate'
             WHEN old.session_key IS NULL THEN 'new'
             WHEN old.row_hash = k.row_hash THEN 'unchanged'
             ELSE 'updated' END AS outcome
 FROM keyed k
-LEFT JOIN valid v USING (line)
-LEFT JOIN sessions old ON old.session_key = k.session_key AND v.versions = 1
+LEFT JOIN valid v ON v.session_key = k.session_key AND len(k.reasons) = 0
+LEFT JOIN conflicts c ON c.session_key = k.session_key AND len(k.reasons) = 0
+LEFT JOIN sessions old ON old.session_key = k.session_key AND len(k.reasons) = 0 AND v.versions = 1
