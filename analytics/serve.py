@@ -22,6 +22,10 @@ def streamlit_command(port: int, host: str) -> list[str]:
 
 
 def serve(db: str | None = None, port: int = 8501, host: str = "127.0.0.1") -> int:
+    from .access import check_bind_address, sign_in_configured
+
+    # local demo mode (no sign-in configured) listens on 127.0.0.1 only (analytics/access.py)
+    check_bind_address(host, signed_in=sign_in_configured())
     env = dict(os.environ, WAYPOINT_DB=str(Path(resolve_path(db)).resolve()) if resolve_path(db) != ":memory:" else ":memory:")
     print(f"Waypoint dashboard on http://{'localhost' if host in ('127.0.0.1', 'localhost') else host}:{port}"
           f" (database {env['WAYPOINT_DB']}); Ctrl+C stops it.", flush=True)

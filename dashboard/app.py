@@ -11,7 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from analytics.errors import WaypointError
-from dashboard import data, filters
+from dashboard import auth, data, filters
 
 HERE = Path(__file__).resolve().parent
 
@@ -26,6 +26,9 @@ def page(file: str, title: str, icon: str, *, default: bool = False) -> st.Page:
 
 DATA_PAGE = ("data_import.py", "Data", ":material/upload_file:")
 
+# Sign-in (or the local demo banner) before anything is read: a viewer not allowed in stops here.
+viewer = auth.gate()
+
 try:
     empty = data.database_is_empty()
 except WaypointError as exc:  # e.g. the database is open in another Waypoint process
@@ -33,24 +36,32 @@ except WaypointError as exc:  # e.g. the database is open in another Waypoint pr
     st.error(str(exc), icon=":material/lock:")
     st.stop()
 
+# Pages by role (analytics/access.py): admins everything; directors no imports or audit log;
+# clinicians their own figures, caseload and patients (the scope itself is applied in SQL).
 if empty:
+    if not viewer.is_admin:
+        st.info("There are no data yet: your clinic's Waypoint administrator imports them.", icon=":material/info:")
+        st.stop()
     navigation = st.navigation([
         page("welcome.py", "Welcome", ":material/waving_hand:", default=True),
         page(*DATA_PAGE),
     ])
 else:
-    navigation = st.navigation({
-        "Clinic": [
-            page("overview.py", "Clinic overview", ":material/monitoring:", default=True),
-            page("clinicians.py", "Clinicians", ":material/groups:"),
-            page("attendance.py", "Attendance & engagement", ":material/event_available:"),
-        ],
+    clinic_pages = [page("overview.py", "Clinic overview" if viewer.may_see_clinic() else "My figures",
+                         ":material/monitoring:", default=viewer.may_see_clinic())]
+    if viewer.may_see_clinic():
+        clinic_pages.append(page("clinicians.py", "Clinicians", ":material/groups:"))
+    clinic_pages.append(page("attendance.py", "Attendance & engagement", ":material/event_available:"))
+    pages = {
+        "Clinic": clinic_pages,
         "Sessions": [
-            page("caseload.py", "Caseload", ":material/assignment_ind:"),
+            page("caseload.py", "Caseload", ":material/assignment_ind:", default=not viewer.may_see_clinic()),
             page("patient.py", "Patient", ":material/person:"),
         ],
-        "Data": [page(*DATA_PAGE)],
-    })
+    }
+    if viewer.is_admin:
+        pages["Data"] = [page(*DATA_PAGE), page("audit.py", "Audit log", ":material/policy:")]
+    navigation = st.navigation(pages)
     filters.remember(filters.sidebar())
 
 with st.sidebar:

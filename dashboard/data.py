@@ -10,6 +10,11 @@
 - Writes (import, undo, demo) go through here too and clear the caches.
 
 Pages never open the database or compute a figure themselves: they call these functions.
+
+Access (``dashboard/auth.py``, ``analytics/access.py``): every analytics call here runs with the
+signed-in viewer's scope (:func:`_scoped`), whatever settings a page passes, so a clinician's pages,
+downloads and hand-edited URLs reach only their own patients; writes need an admin; patient views,
+exports, undo and refused sign-ins are written to the audit log (:func:`audit`).
 """
 from __future__ import annotations
 
@@ -130,12 +135,31 @@ def _compute(version: DataVersion, function: str, settings: Settings, kwargs: tu
         return func(cur, settings, **dict(kwargs))
 
 
+def _viewer():
+    from dashboard.auth import require_viewer
+
+    return require_viewer()
+
+
+def _scoped(settings: Settings) -> Settings:
+    """``settings`` with the current viewer's scope (always replacing any scope they carried)."""
+    return _viewer().scoped(settings)
+
+
+def _require_admin(what: str) -> None:
+    from analytics.errors import WaypointError
+
+    if not _viewer().is_admin:
+        raise WaypointError(f"only an admin may {what}.")
+
+
 def compute(function: str, settings: Settings, **kwargs: Any) -> Any:
-    """``analytics.<module>.<func>(con, settings, **kwargs)``, cached until the data change.
+    """``analytics.<module>.<func>(con, settings, **kwargs)``, cached until the data change, in the
+    current viewer's scope.
 
     ``function`` is ``"module.func"``, e.g. ``compute("outcomes.kpis", settings)``.
     """
-    return _compute(data_version(), function, settings, _freeze(kwargs))
+    return _compute(data_version(), function, _scoped(settings), _freeze(kwargs))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -182,6 +206,7 @@ def preview_uploads(uploads: list[tuple[str, bytes]], mapping: Any = None) -> An
     """The no-write preview of an import: detected mapping, first rows, validation report."""
     from analytics import ingest
 
+    _require_admin("import data")
     with _as_files(uploads) as paths, cursor() as cur:
         return ingest.preview(cur, paths, mapping=mapping, settings=base_settings())
 
@@ -190,6 +215,10 @@ def import_uploads(uploads: list[tuple[str, bytes]], mapping: Any = None, import
     """Write the uploads to the database; returns the ingest results (one per file)."""
     from analytics import ingest
 
+    _require_admin("import data")
+    viewer = _viewer()
+    if imported_by == "dashboard" and not viewer.demo:
+        imported_by = viewer.user
     with _as_files(uploads) as paths, cursor() as cur:
         results = ingest.ingest_files(cur, paths, mapping=mapping, imported_by=imported_by, settings=base_settings())
     _invalidate()
@@ -204,10 +233,12 @@ def list_imports() -> pd.DataFrame:
 
 
 def undo_import(batch_id: int) -> str:
-    from analytics import ingest
+    from analytics import audit
 
+    _require_admin("undo an import")
+    viewer = _viewer()
     with cursor() as cur:
-        message = ingest.undo_import(cur, int(batch_id), settings=base_settings())
+        message = audit.undo_import(cur, int(batch_id), user=viewer.user, role=viewer.role, settings=base_settings())
     _invalidate()
     return message
 
@@ -216,6 +247,7 @@ def load_demo() -> Any:
     """Generate the demo clinic (the CLI's defaults) and import it."""
     from analytics import demo
 
+    _require_admin("load the demo clinic")
     with cursor() as cur:
         result = demo.build_demo(cur, demo.DemoConfig())
     _invalidate()
@@ -306,7 +338,9 @@ def outcome_episodes(settings: Settings) -> pd.DataFrame:
 
 
 def patient_episodes(patient_id: str) -> pd.DataFrame:
-    """Every episode of one patient (``analytics.outcomes.episode_outcomes``, whole record), latest first."""
+    """Every episode of one patient (``analytics.outcomes.episode_outcomes``, whole record), latest first.
+    Opening a patient is written to the audit log (once per browser session and patient)."""
+    audit_patient_view(patient_id)
     frame = compute("outcomes.episode_outcomes", patient_settings())
     mine = frame[frame["patient_id"] == patient_id]
     return mine.sort_values("start_date", ascending=False, kind="stable").reset_index(drop=True)
@@ -334,7 +368,7 @@ def patient_sessions(patient_id: str) -> pd.DataFrame:
     """One patient's booked sessions up to the as-of date (the work table of
     ``analytics.episodes.prepare``): episode_id, session_date, session_time, status, clinician_id,
     session_type, session_number (attended sessions only)."""
-    return _patient_sessions(data_version(), patient_settings(), patient_id)
+    return _patient_sessions(data_version(), _scoped(patient_settings()), patient_id)
 
 
 def min_reference_episodes() -> int:
@@ -393,3 +427,41 @@ def patient_expected(patient_id: str, episode_id: str, scale: str, severity_band
         return pd.DataFrame(columns=["session_date", "session_number", "n_episodes", "p10", "p50", "p90"])
     cells = cells.astype({"session_number": "int64"})
     return attended.merge(cells, on="session_number", how="inner").sort_values("session_number").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# the audit log (analytics/audit.py)
+# ---------------------------------------------------------------------------------------------
+def audit(action: str, *, patient_id: str | None = None, batch_id: int | None = None,
+          detail: str | None = None, user: str | None = None) -> None:
+    """One audit row for the current viewer (``user`` only for a refused sign-in)."""
+    from analytics import audit as audit_log
+    from dashboard.auth import current_viewer
+
+    viewer = current_viewer()
+    with cursor() as cur:
+        audit_log.record(cur, user=user or (viewer.user if viewer else "unknown"),
+                         role=viewer.role if viewer and not user else None, action=action,
+                         patient_id=patient_id, batch_id=batch_id, detail=detail)
+
+
+def audit_patient_view(patient_id: str) -> None:
+    seen = st.session_state.setdefault("_waypoint_audited_patients", set())
+    if patient_id in seen:
+        return
+    audit("view_patient", patient_id=patient_id)
+    seen.add(patient_id)
+
+
+def audit_export(name: str) -> None:
+    """A download button's callback: who exported which table."""
+    audit("export", detail=name)
+
+
+def audit_log(**filters: Any) -> pd.DataFrame:
+    """The audit log, newest first (admins only)."""
+    from analytics import audit as audit_module
+
+    _require_admin("read the audit log")
+    with cursor() as cur:
+        return audit_module.read_log(cur, **filters)

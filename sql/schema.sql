@@ -133,3 +133,15 @@ CREATE TABLE IF NOT EXISTS replaced_item_scores (
     score            INTEGER NOT NULL,
     batch_id         INTEGER NOT NULL
 );
+
+-- The audit log (migration 003; analytics/audit.py): rows are only ever added.
+CREATE TABLE IF NOT EXISTS audit_log (
+    audit_id    BIGINT PRIMARY KEY,           -- 1, 2, 3, ... in the order written
+    logged_at   TIMESTAMP NOT NULL,
+    user_id     VARCHAR NOT NULL,
+    role        VARCHAR,
+    action      VARCHAR NOT NULL,
+    patient_id  VARCHAR,
+    batch_id    INTEGER,
+    detail      VARCHAR
+);
