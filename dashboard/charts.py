@@ -222,11 +222,11 @@ def retention(frame: pd.DataFrame, *, group: str = "group", height: int = 340) -
         colour = _series(i)
         part = part.sort_values("sessions")
         label = "all episodes" if name is None else str(name[0] if isinstance(name, tuple) else name)
-        fig.add_trace(go.Scatter(
-            x=list(part["sessions"]) + list(part["sessions"])[::-1],
-            y=list(part["ci_high"]) + list(part["ci_low"])[::-1], mode="lines", fill="toself",
-            fillcolor=_rgba(colour, 0.15), line=dict(width=0, shape="hv"), hoverinfo="skip", showlegend=False,
-        ))
+        # the 95 % band as two step lines filled between (a reversed polygon would cut the steps)
+        fig.add_trace(go.Scatter(x=part["sessions"], y=part["ci_high"], mode="lines", line=dict(width=0, shape="hv"),
+                                 hoverinfo="skip", showlegend=False))
+        fig.add_trace(go.Scatter(x=part["sessions"], y=part["ci_low"], mode="lines", line=dict(width=0, shape="hv"),
+                                 fill="tonexty", fillcolor=_rgba(colour, 0.15), hoverinfo="skip", showlegend=False))
         fig.add_trace(go.Scatter(
             x=part["sessions"], y=part["survival"], mode="lines+markers", name=label,
             line=dict(color=colour, width=2, shape="hv", dash=dashes[i % len(dashes)]), marker=dict(size=5),

@@ -107,12 +107,23 @@ def _settled(page) -> None:
 
 
 def _shot(page, name: str) -> None:
+    """A screenshot of the whole page. Streamlit scrolls inside its main block, so the window is
+    made as tall as the content for the shot, then restored."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    _settled(page)
+    size = page.viewport_size
+    height = page.evaluate(
+        "() => { const m = document.querySelector('[data-testid=\"stMainBlockContainer\"]');"
+        " return m ? Math.ceil(m.getBoundingClientRect().height) + 160 : 0; }")
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(height), 8000))})
+    page.wait_for_timeout(700)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size(size)
+    page.wait_for_timeout(200)
 
 
 def _open(page, title: str) -> None:
-    page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
     _settled(page)
     page.wait_for_selector(f"h1:has-text('{title}')")
 
@@ -142,10 +153,18 @@ def test_upload_the_sample_export_then_open_a_patients_trajectory(server, page):
     table = page.get_by_test_id("stDataFrame").first
     table.wait_for()
     _shot(page, "07-caseload")
-    # Select the first patient row by its row-selection checkbox (left edge of the first data row).
-    box = table.bounding_box()
-    page.mouse.click(box["x"] + 15, box["y"] + 35 + 17)
-    page.get_by_role("heading", name="Patient").wait_for(timeout=TIMEOUT_MS)
+    # Select the first patient row by its row-selection checkbox (left edge of the first data row;
+    # the grid is a canvas). Retried: the grid may take a moment to accept input after drawing.
+    patient_heading = page.get_by_role("heading", name="Patient", exact=True)
+    for _ in range(3):
+        box = table.bounding_box()
+        page.mouse.click(box["x"] + 15, box["y"] + 35 + 17)
+        try:
+            patient_heading.wait_for(timeout=15_000)
+            break
+        except Exception:  # noqa: BLE001 - not yet: click again
+            _settled(page)
+    patient_heading.wait_for(timeout=TIMEOUT_MS)
     _settled(page)
 
     chart = page.locator("[data-testid='stPlotlyChart']").first

@@ -54,7 +54,10 @@ def _delta(now, then):
 def _tile(col, label: str, value: str, *, delta=None, good_when_up: bool = True, help: str, count_text: str,
           small: bool = False) -> None:
     with col.container(border=True, height="stretch"):
-        st.metric(label, value, delta=ui.points(delta), delta_color="normal" if good_when_up else "inverse",
+        unchanged = delta is not None and round(float(delta) * 1000) == 0   # 0.0 pp: no arrow, no colour
+        st.metric(label, value, delta=ui.points(delta),
+                  delta_color="off" if unchanged else ("normal" if good_when_up else "inverse"),
+                  delta_arrow="off" if unchanged else "auto",
                   help=help, delta_description="vs previous period" if delta is not None else None)
         st.caption(count_text + (" · :material/warning: small number, read with care" if small else ""))
 
