@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from .sqlfiles import read_sql, sql_dir
 
 DEFAULT_DB = Path("data") / "waypoint.duckdb"
 MIGRATION_RE = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+# Writes in one process take turns (imports, undo, re-deriving episodes): DuckDB lets threads share
+# one database, but two transactions writing the same rows at once fail with a conflict.
+WRITE_LOCK = threading.RLock()
 
 
 def resolve_path(path: str | os.PathLike | None = None) -> str:
