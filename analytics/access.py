@@ -208,3 +208,22 @@ def suppress_small_numbers(frame: pd.DataFrame, *, count_column: str = "episodes
         values[small.to_numpy()] = label
         out[col] = values
     return out
+
+
+# the column each comparison frame counts its episodes in (outcomes.clinician_comparison,
+# engagement.dropout_by_clinician); every other figure of a row rests on that count
+COMPARISON_COUNTS = ("denominator", "ended")
+COMPARISON_LABELS = ("clinician_id", "measure", "site", "month", "small", "target")  # target: the clinic's rate
+
+
+def suppress_comparison(frame: pd.DataFrame, threshold: int = SUPPRESS_BELOW) -> pd.DataFrame:
+    """:func:`suppress_small_numbers` for a clinician or clinic comparison frame: the count column is
+    ``denominator`` (``outcomes.clinician_comparison``) or ``ended``
+    (``engagement.dropout_by_clinician``); every figure but the labels is hidden on a small row,
+    including the funnel signal (a verdict resting on few episodes)."""
+    count = next((c for c in COMPARISON_COUNTS if c in frame.columns), None)
+    if count is None:
+        raise ValueError(f"not a comparison frame: no {' or '.join(COMPARISON_COUNTS)} column")
+    figures = [c for c in frame.columns if c not in COMPARISON_LABELS]
+    figures = [c for c in figures if c != count] + [count]
+    return suppress_small_numbers(frame, count_column=count, threshold=threshold, columns=figures)
