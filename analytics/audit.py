@@ -76,6 +76,8 @@ def read_log(con: duckdb.DuckDBPyConnection, *, user: str | None = None, action:
     if limit is not None:
         frame = frame.head(limit)
     frame = frame.reset_index(drop=True)
+    for col in ("user_id", "role", "action", "patient_id", "detail"):  # missing: None, never NaN
+        frame[col] = pd.Series([None if pd.isna(v) else str(v) for v in frame[col]], index=frame.index, dtype="object")
     frame["batch_id"] = pd.array([None if pd.isna(v) else int(v) for v in frame["batch_id"]], dtype="Int64")
     return frame[COLUMNS]
 

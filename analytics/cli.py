@@ -123,8 +123,10 @@ def emit(data: Any, fmt: str) -> None:
     if fmt == "json":
         print_json(data)
     elif fmt == "csv":
+        from .safecsv import neutralise  # CSV is opened in spreadsheets: formulas made inert
+
         frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
-        sys.stdout.write(frame.to_csv(index=False))
+        sys.stdout.write(neutralise(frame).to_csv(index=False))
     else:
         print_table(data)
 
@@ -160,9 +162,17 @@ def cmd_imports(args) -> int:
 
 
 def cmd_undo_import(args) -> int:
-    from . import ingest
+    from . import audit
 
-    print(ingest.undo_import(_connect(args), args.batch, settings=_settings(args)))
+    print(audit.undo_import(_connect(args), args.batch, user=audit.cli_user(), settings=_settings(args)))
+    return EXIT_OK
+
+
+def cmd_audit(args) -> int:
+    from . import audit
+
+    emit(audit.read_log(_connect(args), user=args.user, action=args.action, patient_id=args.patient,
+                        since=args.since, limit=args.limit), args.format)
     return EXIT_OK
 
 
@@ -259,6 +269,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rejected", type=int, metavar="BATCH", help="list the rows this batch rejected, with reasons")
     p = add("undo-import", cmd_undo_import, "Take back what one import batch added or changed.", "waypoint undo-import 3")
     p.add_argument("batch", type=int, metavar="BATCH")
+
+    p = add("audit", cmd_audit, "The audit log: who viewed which patient, exported what, imported or undid which batch.",
+            "waypoint audit --patient P0042 --format csv > p0042-access.csv", [_format_parent(("table", "json", "csv"))])
+    p.add_argument("--user", metavar="ID", help="one user only (as signed in, e.g. a.smith@clinic.org)")
+    p.add_argument("--action", choices=("view_patient", "export", "import", "undo", "refused"))
+    p.add_argument("--patient", metavar="ID", help="one patient only")
+    p.add_argument("--since", type=_iso_date, metavar="DATE", help="from this date (UTC) on")
+    p.add_argument("--limit", type=int, metavar="N", help="the newest N rows only")
 
     p = add("demo", cmd_demo, "Generate a synthetic demo clinic and import it (or write its CSV export).",
             "waypoint demo --patients 300 --seed 7")
