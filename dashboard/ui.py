@@ -71,9 +71,12 @@ def table(frame: pd.DataFrame, name: str, *, column_config: dict | None = None, 
     kwargs.setdefault("placeholder", "—")
     shown = st.dataframe(frame, hide_index=True, column_config=column_config, key=key, height=height,
                          column_order=column_order, **kwargs)
+    from analytics.safecsv import to_csv_bytes  # formulas made inert (a cell starting with =, +, -, @ ...)
+
     st.download_button(
-        "Download CSV", (frame if csv is None else csv).to_csv(index=False).encode("utf-8"), file_name=f"waypoint-{slug(name)}.csv",
-        mime="text/csv", key=f"dl-{key or slug(name)}", icon=":material/download:", on_click="ignore",
+        "Download CSV", to_csv_bytes(frame if csv is None else csv), file_name=f"waypoint-{slug(name)}.csv",
+        mime="text/csv", key=f"dl-{key or slug(name)}", icon=":material/download:",
+        on_click=data.audit_export, args=(name,),   # the audit log records who exported what
         help=f"{name}: every row and column of this table as a CSV file.",
     )
     return shown
@@ -141,3 +144,15 @@ def date_text(value: Any) -> str:
     if is_missing(value):
         return "—"
     return f"{pd.Timestamp(value):%-d %b %Y}"
+
+
+def sql_picker(figures: dict[str, str], *, key: str, title: str = "How these figures are calculated (SQL)") -> None:
+    """An expander where the reader picks a figure (label -> ``analytics.outcomes.sql_for`` name) and
+    sees the SQL behind it."""
+    offered = {label: name for label, name in figures.items() if data.sql_for(name)}
+    if not offered:
+        return
+    with st.expander(title):
+        label = st.selectbox("Figure", list(offered), key=key)
+        st.caption("The work tables it reads come first, then the figure's own query; every file is under sql/.")
+        st.code(data.sql_for(offered[label]), language="sql")

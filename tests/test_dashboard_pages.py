@@ -156,10 +156,11 @@ def test_overview_trend_readiness_and_sessions_come_from_analytics(clinic):
     assert int(table["Attended sessions"].sum()) == int(delivered["attended_sessions"].sum())
 
 
-def test_overview_offers_the_sql_behind_the_recovery_rate(clinic):
+def test_overview_offers_the_sql_behind_each_headline_figure(clinic):
     at = run()
-    code = [c.value for c in at.code]
-    assert outcomes.sql_for("recovery_rate").strip() in [c.strip() for c in code]
+    assert outcomes.sql_for("recovery_rate").strip() in [c.value.strip() for c in at.code]
+    at.selectbox(key="sql-figure").set_value("Attendance").run()
+    assert outcomes.sql_for("attendance").strip() in [c.value.strip() for c in at.code]
 
 
 # ---------------------------------------------------------------------------------------------

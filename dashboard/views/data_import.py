@@ -18,7 +18,12 @@ history = data.list_imports()
 if history.empty:
     st.caption("Nothing imported yet.")
 else:
-    ui.table(history, "import history", key="imports")
+    LABELS = {"batch_id": "Import", "file_name": "File", "sha256": "File fingerprint (SHA-256)", "kind": "Kind",
+              "rows_read": "Rows read", "new_rows": "New", "updated_rows": "Changed", "unchanged": "Unchanged",
+              "duplicates": "Duplicates", "rejected": "Rejected", "imported_by": "Imported by",
+              "imported_at": "Imported at", "undone_at": "Undone at"}
+    ui.table(history, "import history", key="imports",
+             column_config={c: st.column_config.Column(label) for c, label in LABELS.items() if c in history})
     undoable = history[history["undone_at"].isna()] if "undone_at" in history else history
     if len(undoable):
         with st.expander("Undo an import"):

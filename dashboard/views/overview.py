@@ -97,7 +97,10 @@ if kpis:
         st.caption("Every episode that ended in the period, with its scores and how it was counted "
                    "(1 = counted in that figure, 0 = not, empty = not applicable).")
         ui.table(behind, "episodes behind the headline figures", key="behind")
-    ui.show_sql("recovery_rate", "attendance")
+    ui.sql_picker({"Recovery": "recovery_rate", "Reliable improvement": "reliable_improvement_rate",
+                   "Reliable deterioration": "reliable_deterioration_rate", "Reliable recovery": "reliable_recovery_rate",
+                   "Paired scores": "paired_completeness", "Attendance": "attendance", "Dropout": "dropout_rate",
+                   "In treatment now": "active"}, key="sql-figure")
 
 st.subheader("Monthly trends")
 st.caption("By month the episode ended. The shaded band is the 95 % interval: a month with few endings has a wide band, "
