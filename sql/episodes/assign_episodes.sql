@@ -1,6 +1,6 @@
 -- Assign every session to an episode of care (outcomes issue, "Episodes and endings").
--- The export's episode_id when it has one (prefixed with the patient when the same id is used by
--- more than one patient); otherwise a new episode starts at a patient's first session and after
+-- The export's episode_id when it has one (prefixed with "patient:" when the same id is used by
+-- more than one patient); otherwise (as "patient#n") a new episode starts at a patient's first session and after
 -- any gap of more than $gap_days days between consecutive sessions (of any status).
 WITH shared_ids AS (
     SELECT source_episode_id
@@ -27,7 +27,7 @@ FROM numbered
 UNION ALL
 SELECT s.session_key,
        CASE WHEN x.source_episode_id IS NULL THEN s.source_episode_id
-            ELSE s.patient_id || '#' || s.source_episode_id END AS episode_id,
+            ELSE s.patient_id || ':' || s.source_episode_id END AS episode_id,
        'export' AS source
 FROM sessions s
 LEFT JOIN shared_ids x ON x.source_episode_id = s.source_episode_id
