@@ -94,7 +94,7 @@ def flow(*, imported_by: str = "dashboard") -> None:
     try:
         preview = _preview(tuple(uploads), tuple(sorted(mapping.items())) if mapping else None)
     except WaypointError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(ui.md(exc), icon=":material/error:")
         return
 
     st.subheader("1 · Columns found")
@@ -124,7 +124,7 @@ def flow(*, imported_by: str = "dashboard") -> None:
             try:
                 results = data.import_uploads(uploads, mapping=mapping, imported_by=imported_by)
             except WaypointError as exc:
-                st.error(str(exc), icon=":material/error:")
+                st.error(ui.md(exc), icon=":material/error:")
                 return
         st.session_state["flash"] = " ".join(r.summary() for r in results)
         st.session_state[UPLOADER_KEY] = round_ + 1

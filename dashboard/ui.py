@@ -103,7 +103,7 @@ def small_note(n: Any, threshold: int) -> str:
 
 def unavailable(what: str, exc: Exception) -> None:
     """A part of the page whose analytics function is missing or failed: say so calmly."""
-    st.info(f"{what} is not available yet ({type(exc).__name__}: {exc}).", icon=":material/hourglass_empty:")
+    st.info(f"{what} is not available yet ({type(exc).__name__}: {md(exc)}).", icon=":material/hourglass_empty:")
 
 
 def safe(what: str, function: str, settings, **kwargs: Any) -> Any:
@@ -113,7 +113,7 @@ def safe(what: str, function: str, settings, **kwargs: Any) -> Any:
     try:
         return data.compute(function, settings, **kwargs)
     except WaypointError as exc:
-        st.error(str(exc))
+        st.error(md(exc))
     except (ImportError, AttributeError, NotImplementedError) as exc:
         unavailable(what, exc)
     return None

@@ -8,7 +8,7 @@ settings = f.settings()
 
 st.title("Attendance & engagement")
 st.caption(f"Sessions from {f.period_label}"
-           + (f" · clinician {f.clinician_id}" if f.clinician_id else "") + (f" · {f.site}" if f.site else "")
+           + (f" · clinician {ui.md(f.clinician_id)}" if f.clinician_id else "") + (f" · {ui.md(f.site)}" if f.site else "")
            + ". Attendance rate = attended ÷ (attended + no-shows + late cancellations); "
              "cancellations made in good time are not counted against it.")
 

@@ -11,9 +11,9 @@ scale_id = f.scale if f.scale in registry else "phq9"
 scale = registry[scale_id]
 
 st.title("Caseload")
-who = f"clinician {f.clinician_id}" if f.clinician_id else "all clinicians"
+who = f"clinician {ui.md(f.clinician_id)}" if f.clinician_id else "all clinicians"
 when = f" on {f.as_of:%d %b %Y}" if f.as_of else ""
-st.caption(f"Patients in treatment{when}, {who}" + (f" · {f.site}" if f.site else "")
+st.caption(f"Patients in treatment{when}, {who}" + (f" · {ui.md(f.site)}" if f.site else "")
            + ". Each patient is in the first readiness category that applies, safety first. "
              "Waypoint shows the evidence; the decision is the clinician's.")
 if not f.clinician_id:

@@ -11,7 +11,7 @@ f = filters.current()
 settings = f.settings()
 
 st.title("Clinicians")
-st.caption(f"Episodes that ended {f.period_label}" + (f" · {f.site}" if f.site else "")
+st.caption(f"Episodes that ended {f.period_label}" + (f" · {ui.md(f.site)}" if f.site else "")
            + ". Every clinician is shown, whatever the clinician filter says, so that each is seen against the clinic.")
 
 with st.expander("How to read these charts", expanded=False, icon=":material/help:"):
@@ -78,7 +78,7 @@ if comparison is not None:
                 small = part[part["small"].fillna(False).astype(bool)]
                 if len(small):
                     st.caption(f":material/warning: Small numbers (fewer than {settings.small_number} episodes): "
-                               + ", ".join(f"{c} ({int(n)})" for c, n in zip(small["clinician_id"], small["denominator"]))
+                               + ", ".join(f"{ui.md(c)} ({int(n)})" for c, n in zip(small["clinician_id"], small["denominator"]))
                                + ". Their rates can swing widely by chance.")
                 ui.table(_shown(part), f"{label} by clinician", key=f"table-{measure}", column_config=PERCENT)
 

@@ -40,6 +40,6 @@ else:
                 try:
                     st.session_state["flash"] = data.undo_import(int(batch))
                 except WaypointError as exc:
-                    st.error(str(exc))
+                    st.error(ui.md(exc))
                 else:
                     st.rerun()

@@ -10,7 +10,7 @@ settings = f.settings()
 registry = data.scale_registry()
 
 st.title("Clinic overview")
-scope = (f" · clinician {f.clinician_id}" if f.clinician_id else "") + (f" · {f.site}" if f.site else "")
+scope = (f" · clinician {ui.md(f.clinician_id)}" if f.clinician_id else "") + (f" · {ui.md(f.site)}" if f.site else "")
 st.caption(f"Episodes of care that ended {f.period_label}{scope}. Definitions follow NHS Talking Therapies: "
            "a patient is counted when they finished treatment (2 or more sessions) with PHQ-9 and GAD-7 scored "
            "at the start and the end.")

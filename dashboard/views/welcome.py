@@ -1,7 +1,7 @@
 """First run: the database is empty. Load the demo clinic, or import the clinic's own export."""
 import streamlit as st
 
-from dashboard import data, importer
+from dashboard import data, importer, ui
 
 st.title("Welcome to Waypoint")
 st.markdown(
@@ -21,7 +21,7 @@ with left:
                 try:
                     result = data.load_demo()
                 except Exception as exc:  # noqa: BLE001 - shown to the user, nothing written
-                    st.error(f"The demo clinic could not be loaded: {exc}")
+                    st.error(f"The demo clinic could not be loaded: {ui.md(exc)}")
                 else:
                     st.session_state["flash"] = getattr(result, "summary", lambda: "Demo clinic loaded.")()
                     st.rerun()
