@@ -35,6 +35,7 @@ from .mapping import (
     SESSION_FIELDS, Mapping, Resolved, date_pattern_label, load_mapping, norm, resolve,
 )
 from .safecsv import write_csv
+from .pseudonym import apply_at_import as apply_pseudonyms
 from .scales import load_registry, registry_frame
 from .settings import Settings
 from .sqlfiles import read_sql
@@ -449,6 +450,9 @@ def _import_one(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, *,
             con.execute("BEGIN TRANSACTION")
             try:
                 rows_read, malformed = _load_raw(con, src)
+                # optional pseudonymisation (analytics/pseudonym.py): patient IDs become keyed hashes
+                if apply_pseudonyms(con, res.fields.get("patient_id")) and len(malformed):
+                    malformed["raw"] = "(line withheld: pseudonymised import)"
                 date_cols = [res.fields[f] for f in ("session_date", "referral_date", "date") if f in res.fields]
                 fmts = _date_formats(con, date_cols, mapping, label)
                 _values_table(con, mapping)
