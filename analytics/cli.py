@@ -137,13 +137,25 @@ def emit(data: Any, fmt: str) -> None:
 def cmd_ingest(args) -> int:
     from . import ingest
 
+    from . import pseudonym
+
     con = _connect(args)
-    results = ingest.ingest_files(
-        con, [Path(f) for f in args.files], mapping=args.mapping, dry_run=args.dry_run,
-        rejects=args.rejects, imported_by=args.user, settings=_settings(args),
-    )
+    with pseudonym.for_import(args.config, required=args.pseudonymise):  # patient IDs -> keyed hashes
+        results = ingest.ingest_files(
+            con, [Path(f) for f in args.files], mapping=args.mapping, dry_run=args.dry_run,
+            rejects=args.rejects, imported_by=args.user, settings=_settings(args),
+        )
     for result in results:
         print(result.summary())
+    return EXIT_OK
+
+
+def cmd_pseudonym_key(args) -> int:
+    from . import pseudonym
+
+    print(f"wrote a new pseudonym key to {pseudonym.new_key_file(args.file)} (readable by you only); "
+          "name it as pseudonym_key_file under [access] in the clinic config, and back it up safely: "
+          "without it, new imports cannot be matched to the patients already imported.")
     return EXIT_OK
 
 
@@ -263,6 +275,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="validate and report; write nothing")
     p.add_argument("--rejects", metavar="OUT.csv", help="write rejected rows with a reason column, to fix and re-upload")
     p.add_argument("--user", default=os.environ.get("USER", "local"), help="recorded in the import log")
+    p.add_argument("--pseudonymise", "--pseudonymize", action="store_true",
+                   help="replace patient IDs by keyed hashes (HMAC-SHA256 with the clinic's key; "
+                        "required, and used anyway whenever a key is configured)")
+
+    p = add("pseudonym-key", cmd_pseudonym_key, "Write a new random pseudonym key file (keep it outside the database).",
+            "waypoint pseudonym-key /etc/waypoint/pseudonym.key")
+    p.add_argument("file", metavar="FILE")
 
     p = add("imports", cmd_imports, "List the import log (or one batch's rejected rows).",
             "waypoint imports --rejected 3 --format csv > fix-these.csv", [_format_parent(("table", "json", "csv"))])
