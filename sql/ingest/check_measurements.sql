@@ -11,7 +11,8 @@ WITH parsed AS (
     LEFT JOIN scale_registry g ON g.scale = m.scale
 )
 SELECT line, patient_id, measure_date, scale,
-       CASE WHEN value IS NOT NULL AND value = floor(value) THEN CAST(value AS INTEGER) END AS score,
+       CASE WHEN value = floor(value) AND abs(value) < 1e9 AND NOT isnan(value) THEN CAST(value AS INTEGER) END
+           AS score,  -- a score too large for an integer (1e23) is set aside below, never cast
        list_filter([
            CASE WHEN patient_id IS NULL THEN 'patient ID is missing' END,
            CASE WHEN date_text IS NULL THEN 'date is missing'
@@ -27,7 +28,7 @@ SELECT line, patient_id, measure_date, scale,
                 THEN coalesce(name, 'score') || ' ''' || score_text || ''' is not a number'
                 WHEN value <> floor(value) THEN coalesce(name, 'score') || ' ' || score_text || ' is not a whole number'
                 WHEN scale IS NOT NULL AND (value < min_score OR value > max_score)
-                THEN name || ' ' || CAST(CAST(value AS BIGINT) AS VARCHAR) || ' is outside ' || min_score || '–' || max_score
+                THEN name || ' ' || (CASE WHEN abs(value) < 1e9 THEN CAST(CAST(value AS BIGINT) AS VARCHAR) ELSE trim(score_text) END) || ' is outside ' || min_score || '–' || max_score
            END
        ], lambda x: x IS NOT NULL) AS reasons
 FROM parsed

@@ -8,7 +8,8 @@ WITH parsed AS (
     JOIN scale_registry r ON r.scale = c.scale
 )
 SELECT line, scale, item,
-       CASE WHEN value IS NOT NULL AND value = floor(value) THEN CAST(value AS INTEGER) END AS score,
+       CASE WHEN value = floor(value) AND abs(value) < 1e9 AND NOT isnan(value) THEN CAST(value AS INTEGER) END
+           AS score,  -- a score too large for an integer (1e23) is set aside below, never cast
        CASE
            WHEN value IS NULL OR isnan(value) OR isinf(value)
                THEN name || CASE WHEN item > 0 THEN ' item ' || item ELSE '' END
@@ -17,12 +18,12 @@ SELECT line, scale, item,
                THEN name || CASE WHEN item > 0 THEN ' item ' || item ELSE '' END
                     || ' ' || raw || ' is not a whole number'
            WHEN item = 0 AND (value < min_score OR value > max_score)
-               THEN name || ' ' || CAST(CAST(value AS BIGINT) AS VARCHAR) || ' is outside '
+               THEN name || ' ' || (CASE WHEN abs(value) < 1e9 THEN CAST(CAST(value AS BIGINT) AS VARCHAR) ELSE trim(raw) END) || ' is outside '
                     || min_score || '–' || max_score
            WHEN item > items
                THEN name || ' has no item ' || item || ' (it has ' || items || ' items)'
            WHEN item > 0 AND (value < item_min OR value > item_max)
-               THEN name || ' item ' || item || ' score ' || CAST(CAST(value AS BIGINT) AS VARCHAR)
+               THEN name || ' item ' || item || ' score ' || (CASE WHEN abs(value) < 1e9 THEN CAST(CAST(value AS BIGINT) AS VARCHAR) ELSE trim(raw) END)
                     || ' is outside ' || item_min || '–' || item_max
        END AS reason
 FROM parsed
