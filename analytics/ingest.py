@@ -16,7 +16,6 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
-import io
 import os
 import tempfile
 from contextlib import contextmanager
@@ -178,9 +177,12 @@ def _transcode(path: Path, encoding: str) -> Path:
     return Path(name)
 
 
-def _sniff(path: Path, encoding: str) -> tuple[str, list[str]]:
+def _sniff(path: Path, encoding: str, shown: Path | None = None) -> tuple[str, list[str]]:
+    """The delimiter (from the first line) and the header row. ``shown``: the file as the user named
+    it, for messages (``path`` may be a transcoded copy)."""
     with open(path, encoding=encoding, newline="", errors="replace") as fh:
         text = fh.read(SNIFF_BYTES)
+    readable, path = path, shown or path
     if not text.strip():
         raise _not_csv(path, "the file is empty")
     first = text.splitlines()[0] if text.splitlines() else text
@@ -188,8 +190,9 @@ def _sniff(path: Path, encoding: str) -> tuple[str, list[str]]:
     delimiter = max(DELIMITERS, key=lambda d: (counts[d], d == ","))
     if counts[delimiter] == 0:
         delimiter = ","
-    try:
-        headers = next(csv.reader(io.StringIO(text), delimiter=delimiter))
+    try:  # the whole header row, however long (thousands of columns outgrow the sniffed text)
+        with open(readable, encoding=encoding, newline="", errors="replace") as fh:
+            headers = next(csv.reader(fh, delimiter=delimiter))
     except (csv.Error, StopIteration):
         raise _not_csv(path, "its first line is not a row of column names") from None
     headers = [h.strip() for h in headers]
@@ -211,7 +214,7 @@ def _open_source(path: Path) -> Iterator[Source]:
     encoding = _encoding(path, head)
     readable = path if encoding in ("utf-8", "utf-8-sig") else _transcode(path, encoding)
     try:
-        delimiter, headers = _sniff(readable, "utf-8-sig")
+        delimiter, headers = _sniff(readable, "utf-8-sig", path)
         yield Source(path, readable, encoding, delimiter, headers, _sha256(path))
     finally:
         if readable != path:
@@ -373,17 +376,18 @@ def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 def _rejected_frame(con: duckdb.DuckDBPyConnection, src: Source, malformed: pd.DataFrame) -> pd.DataFrame:
     """The rejected rows as the file has them, with their line and every reason."""
-    cols = ", ".join(f"r.c{i}" for i in range(len(src.headers)))
+    # r.* (line, c0, c1, ... in file order): a list of thousands of named columns takes DuckDB seconds to bind
     frame = con.execute(
-        f"""SELECT c.line, array_to_string(c.reasons, '; ') AS reasons, {cols}
-            FROM _in_checked c JOIN _in_raw r USING (line)
-            WHERE c.outcome = 'rejected' ORDER BY c.line"""
+        """SELECT c.line, array_to_string(c.reasons, '; ') AS reasons, r.* EXCLUDE (line)
+           FROM (SELECT line, reasons FROM _in_checked WHERE outcome = 'rejected') c JOIN _in_raw r USING (line)
+           ORDER BY c.line"""
     ).df()
     frame.columns = ["line", "reasons"] + _unique_names(src.headers)
     if len(malformed):
         extra = pd.DataFrame({"line": malformed["line"], "reasons": malformed["reason"],
                               "raw line": malformed["raw"]})
         frame = pd.concat([frame, extra], ignore_index=True).sort_values("line", kind="stable")
+        frame["line"] = frame["line"].astype("int64")  # not 2.0 in "line 2: ..."
     return frame.reset_index(drop=True)
 
 
