@@ -1,0 +1,1 @@
+"""Waypoint benchmarks (issue 8): python -m benchmarks --help."""

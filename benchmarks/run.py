@@ -1,0 +1,419 @@
+"""Waypoint benchmarks (issue 8): import, analytics, interactive paths and memory, by clinic size.
+
+    python -m benchmarks                       # 1e6 sessions
+    python -m benchmarks --sizes 1e5,1e6       # several sizes; 1e7 is opt-in
+    python benchmarks/run.py --sizes 1e4 --skip-overview
+
+For each size: a demo clinic's CSV export (cached under benchmarks/cache/), then each step in its
+own subprocess so that its peak resident memory (ru_maxrss of that process) is its own:
+
+- floor       DuckDB read_csv of the file into a plain table (a fresh database file)
+- import      analytics.ingest.ingest_files of the same file into a fresh Waypoint database
+              (what `waypoint ingest` runs); the database is kept as the clinic for later steps
+- analytics   outcomes.kpis, outcomes.episode_outcomes, engagement.attendance_report,
+              readiness.readiness (the full set), and the subset pandas reproduces
+- pandas      benchmarks/pandas_impl.py over the same tables, checked against Waypoint's subset
+- caseload    p50/p95 of readiness for one clinician (the one with most sessions)
+- patient     p50/p95 of outcomes.trajectories for one patient
+- overview    the dashboard's clinic overview page rendered with streamlit's AppTest
+
+Prints a table per size and writes benchmarks/results/<size>.json (+ summary.md). A step that
+fails or runs past --timeout is recorded with its error instead of a time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+ROWS_PER_PATIENT = 8.0          # the demo clinic averages ~8 booked sessions per patient
+SEED = 20260
+STEPS = ("floor", "import", "analytics", "pandas", "caseload", "patient", "overview")
+
+
+# ---------------------------------------------------------------------------------------------
+# steps (each runs in a child process: python benchmarks/run.py --step NAME --args JSON)
+# ---------------------------------------------------------------------------------------------
+def _peak_rss_mb() -> float:
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss          # kilobytes on Linux
+    return round(kb / 1024, 1)
+
+
+def _settings():
+    from analytics.settings import Settings
+
+    return Settings()
+
+
+def step_generate(args: dict) -> dict:
+    from analytics import demo
+
+    config = demo.DemoConfig(patients=args["patients"], seed=args["seed"])
+    t = time.perf_counter()
+    path = demo.write_csv(config, Path(args["csv"]))
+    seconds = time.perf_counter() - t
+    with open(path, "rb") as fh:
+        rows = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b"")) - 1
+    return {"seconds": seconds, "rows": rows, "rows_per_s": rows / seconds}
+
+
+def step_floor(args: dict) -> dict:
+    import duckdb
+
+    db = Path(args["db"])
+    db.unlink(missing_ok=True)
+    con = duckdb.connect(str(db))
+    t = time.perf_counter()
+    con.execute(f"CREATE TABLE raw AS SELECT * FROM read_csv('{args['csv']}')").fetchall()
+    seconds = time.perf_counter() - t
+    rows = con.execute("SELECT count(*) FROM raw").fetchone()[0]
+    con.close()
+    db.unlink(missing_ok=True)
+    return {"seconds": seconds, "rows": rows, "rows_per_s": rows / seconds}
+
+
+def step_import(args: dict) -> dict:
+    from analytics import ingest
+    from analytics.db import connect
+
+    db = Path(args["db"])
+    for p in (db, db.with_name(db.name + ".wal")):
+        p.unlink(missing_ok=True)
+    con = connect(str(db))
+    t = time.perf_counter()
+    result = ingest.ingest_files(con, [Path(args["csv"])], imported_by="benchmark")[0]
+    seconds = time.perf_counter() - t
+    con.close()
+    return {"seconds": seconds, "rows": result.rows_read, "rows_per_s": result.rows_read / seconds,
+            "new_rows": result.new_rows, "rejected": result.rejected}
+
+
+def _waypoint_subset(con, settings) -> dict:
+    from analytics import engagement, outcomes
+
+    return {"kpis": outcomes.kpis(con, settings), "episode_outcomes": outcomes.episode_outcomes(con, settings),
+            "attendance_by_clinician": engagement.attendance_by(con, settings, "clinician_id")}
+
+
+def step_analytics(args: dict) -> dict:
+    import pickle
+
+    from analytics import engagement, outcomes, readiness
+    from analytics.db import connect
+
+    con = connect(args["db"])
+    settings = _settings()
+    parts: dict[str, float] = {}
+    for name, fn in (("kpis", outcomes.kpis), ("episode_outcomes", outcomes.episode_outcomes),
+                     ("attendance_report", engagement.attendance_report), ("readiness", readiness.readiness)):
+        t = time.perf_counter()
+        fn(con, settings)
+        parts[name] = time.perf_counter() - t
+    t = time.perf_counter()
+    subset = _waypoint_subset(con, settings)
+    subset_seconds = time.perf_counter() - t
+    with open(args["out"], "wb") as fh:
+        pickle.dump(subset, fh)
+    return {"seconds": sum(parts.values()), "parts": parts, "subset_seconds": subset_seconds}
+
+
+def step_pandas(args: dict) -> dict:
+    import pickle
+
+    from analytics.db import connect
+    from benchmarks import pandas_impl
+
+    con = connect(args["db"], read_only=True)
+    t = time.perf_counter()
+    tables = pandas_impl.load(con)
+    load_seconds = time.perf_counter() - t
+    con.close()
+    t = time.perf_counter()
+    figures = pandas_impl.figures(tables)
+    seconds = time.perf_counter() - t
+    result: dict[str, Any] = {"seconds": seconds, "load_seconds": load_seconds}
+    if args.get("waypoint") and Path(args["waypoint"]).exists():
+        with open(args["waypoint"], "rb") as fh:
+            waypoint = pickle.load(fh)
+        problems = pandas_impl.compare(waypoint, figures)
+        result.update(identical=not problems, differences=problems[:20])
+    else:
+        result.update(identical=None, differences=["no Waypoint results to compare (analytics step failed)"])
+    return result
+
+
+def _latencies(fn, repeat: int) -> dict:
+    fn()                                                              # warm-up (work tables, caches)
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    times.sort()
+    p95 = times[min(len(times) - 1, max(0, int(round(0.95 * len(times))) - 1))]
+    return {"p50_ms": statistics.median(times) * 1000, "p95_ms": p95 * 1000, "repeat": repeat}
+
+
+def step_caseload(args: dict) -> dict:
+    from analytics import readiness
+    from analytics.db import connect, scalar
+
+    con = connect(args["db"])
+    clinician = scalar(con, "SELECT clinician_id FROM sessions GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+    settings = _settings().with_(clinician_id=clinician)
+    out = _latencies(lambda: readiness.readiness(con, settings), args["repeat"])
+    return {**out, "clinician_id": clinician, "episodes": len(readiness.readiness(con, settings))}
+
+
+def step_patient(args: dict) -> dict:
+    from analytics import outcomes
+    from analytics.db import connect, scalar
+
+    con = connect(args["db"])
+    patient = scalar(con, "SELECT patient_id FROM sessions GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+    settings = _settings()
+    out = _latencies(lambda: outcomes.trajectories(con, settings, patient_id=patient), args["repeat"])
+    return {**out, "patient_id": patient, "scores": len(outcomes.trajectories(con, settings, patient_id=patient))}
+
+
+def step_overview(args: dict) -> dict:
+    app = ROOT / "dashboard" / "app.py"
+    if not app.exists():
+        return {"skipped": "dashboard/app.py does not exist yet"}
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["WAYPOINT_DB"] = str(args["db"])
+    at = AppTest.from_file(str(app), default_timeout=args["timeout"])
+    t = time.perf_counter()
+    at.run()
+    first = time.perf_counter() - t
+    if at.exception:
+        return {"skipped": f"the overview page raised: {at.exception[0].message[:300]}"}
+    t = time.perf_counter()
+    at.run()
+    rerun = time.perf_counter() - t
+    titles = [t.value for t in at.title]
+    return {"seconds": first, "rerun_seconds": rerun, "page_title": titles[0] if titles else None}
+
+
+STEP_FUNCTIONS = {"generate": step_generate, "floor": step_floor, "import": step_import,
+                  "analytics": step_analytics, "pandas": step_pandas, "caseload": step_caseload,
+                  "patient": step_patient, "overview": step_overview}
+
+
+def _child(name: str, args_json: str) -> None:
+    args = json.loads(args_json)
+    out = STEP_FUNCTIONS[name](args)
+    out["peak_rss_mb"] = _peak_rss_mb()
+    print("BENCHMARK-RESULT " + json.dumps(out, default=str), flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# the parent: one subprocess per step
+# ---------------------------------------------------------------------------------------------
+def run_step(name: str, args: dict, timeout: float) -> dict:
+    command = [sys.executable, str(Path(__file__).resolve()), "--step", name, "--args", json.dumps(args)]
+    t = time.perf_counter()
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s", "wall_seconds": time.perf_counter() - t}
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith("BENCHMARK-RESULT "):
+            out = json.loads(line[len("BENCHMARK-RESULT "):])
+            out["wall_seconds"] = time.perf_counter() - t
+            return out
+    tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+    return {"error": f"exit {proc.returncode}: {tail[0][:300]}", "wall_seconds": time.perf_counter() - t}
+
+
+def machine() -> dict:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError):
+        ram = None
+    import duckdb
+    import pandas
+
+    return {"nproc": os.cpu_count(), "ram_gb": round(ram, 1) if ram else None, "cpu": cpu,
+            "python": platform.python_version(), "duckdb": duckdb.__version__, "pandas": pandas.__version__,
+            "platform": platform.platform()}
+
+
+def parse_size(text: str) -> int:
+    value = int(float(text))
+    if value < 1000:
+        raise argparse.ArgumentTypeError(f"size {text!r}: at least 1e3 sessions")
+    return value
+
+
+def label(size: int) -> str:
+    exponent = len(str(size)) - 1
+    return f"1e{exponent}" if size == 10 ** exponent else str(size)
+
+
+def run_size(size: int, opts: argparse.Namespace) -> dict:
+    cache, results = Path(opts.cache), Path(opts.results)
+    cache.mkdir(parents=True, exist_ok=True)
+    results.mkdir(parents=True, exist_ok=True)
+    name = label(size)
+    csv = cache / f"demo_{name}_seed{opts.seed}.csv"
+    db = cache / f"waypoint_{name}_seed{opts.seed}.duckdb"
+    steps: dict[str, Any] = {}
+    if not csv.exists():
+        steps["generate"] = run_step("generate", {"patients": max(1, round(size / ROWS_PER_PATIENT)),
+                                                  "seed": opts.seed, "csv": str(csv)}, opts.timeout)
+        if "error" in steps["generate"]:
+            return {"size": size, "steps": steps}
+    repeat = opts.repeat or (20 if size <= 1_000_000 else 10)
+    wanted = [s for s in STEPS if s not in opts.skip]
+    for step in wanted:
+        if step == "floor":
+            steps[step] = run_step("floor", {"csv": str(csv), "db": str(cache / f"floor_{name}.duckdb")}, opts.timeout)
+        elif step == "import":
+            if opts.reuse_db and db.exists():
+                steps[step] = {"skipped": "--reuse-db: the cached database was used"}
+            else:
+                steps[step] = run_step("import", {"csv": str(csv), "db": str(db)}, opts.timeout)
+        elif step == "analytics":
+            steps[step] = run_step("analytics", {"db": str(db), "out": str(cache / f"waypoint_{name}.pickle")}, opts.timeout)
+        elif step == "pandas":
+            if size > opts.pandas_max:
+                steps[step] = {"skipped": f"above --pandas-max {opts.pandas_max:.0e}"}
+            else:
+                steps[step] = run_step("pandas", {"db": str(db), "waypoint": str(cache / f"waypoint_{name}.pickle")
+                                                  if "error" not in steps.get("analytics", {"error": 1}) else None},
+                                       opts.timeout)
+        elif step in ("caseload", "patient"):
+            steps[step] = run_step(step, {"db": str(db), "repeat": repeat}, opts.timeout)
+        elif step == "overview":
+            steps[step] = run_step("overview", {"db": str(db), "timeout": opts.timeout}, opts.timeout + 30)
+    for step in wanted:
+        print(f"  {name} {step}: {_short(steps[step])}", file=sys.stderr)
+    return {"size": size, "label": name, "csv": str(csv), "steps": steps}
+
+
+def _short(out: dict) -> str:
+    if "error" in out:
+        return "ERROR " + out["error"]
+    if "skipped" in out:
+        return "skipped: " + out["skipped"]
+    return ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in out.items()
+                     if k not in ("parts", "differences"))
+
+
+# ---------------------------------------------------------------------------------------------
+# the table
+# ---------------------------------------------------------------------------------------------
+def _s(out: dict, key: str = "seconds", fmt: str = "{:.2f} s") -> str:
+    if "error" in out:
+        return "error" if "timed out" not in out["error"] else "timeout"
+    if "skipped" in out or key not in out or out[key] is None:
+        return "—"
+    return fmt.format(out[key])
+
+
+def table(result: dict) -> list[tuple[str, str, str, str]]:
+    """Rows (measure, Waypoint, reference, ratio) for one size."""
+    st = result["steps"]
+    get = lambda k: st.get(k, {"skipped": "not run"})   # noqa: E731
+    rows = []
+    imp, floor = get("import"), get("floor")
+    ratio = (f"{imp['seconds'] / floor['seconds']:.2f}×" if "seconds" in imp and "seconds" in floor else "—")
+    rows.append(("import (s; rows/s)", f"{_s(imp)}; {_s(imp, 'rows_per_s', '{:,.0f}')}",
+                 f"read_csv floor {_s(floor)}; {_s(floor, 'rows_per_s', '{:,.0f}')}", ratio))
+    ana, pd_ = get("analytics"), get("pandas")
+    ratio = (f"pandas/Waypoint {pd_['seconds'] / ana['subset_seconds']:.2f}×"
+             if "seconds" in pd_ and "subset_seconds" in ana else "—")
+    ident = {True: "identical", False: "DIFFERENT", None: "not checked"}.get(pd_.get("identical"), "—")
+    rows.append(("analytics, full set", _s(ana), "", ""))
+    rows.append(("kpis + episode outcomes + attendance", _s(ana, "subset_seconds"),
+                 f"pandas {_s(pd_)} ({ident})", ratio))
+    for step, text in (("caseload", "caseload (one clinician) p50 / p95"), ("patient", "patient detail p50 / p95")):
+        out = get(step)
+        rows.append((text, f"{_s(out, 'p50_ms', '{:.0f} ms')} / {_s(out, 'p95_ms', '{:.0f} ms')}", "", ""))
+    ov = get("overview")
+    rows.append(("overview page render (first / rerun)",
+                 f"{_s(ov)} / {_s(ov, 'rerun_seconds')}" if "skipped" not in ov else f"skipped: {ov['skipped']}", "", ""))
+    mem = ", ".join(f"{k} {v['peak_rss_mb']:.0f}" for k, v in st.items() if "peak_rss_mb" in v)
+    rows.append(("peak RSS per step (MB)", mem, "", ""))
+    return rows
+
+
+def markdown(results: list[dict], info: dict) -> str:
+    lines = [f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram_gb']} GB RAM; Python {info['python']}, "
+             f"DuckDB {info['duckdb']}, pandas {info['pandas']}.", ""]
+    for result in results:
+        if "label" not in result:
+            continue
+        lines += [f"### {result['label']} sessions", "", "| measure | Waypoint | reference | ratio |", "|---|---|---|---|"]
+        lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in table(result)]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", default="1e6", help="comma-separated session counts (default 1e6; 1e7 is opt-in)")
+    p.add_argument("--cache", default=str(HERE / "cache"), help="demo CSVs and databases (default benchmarks/cache)")
+    p.add_argument("--results", default=str(HERE / "results"), help="JSON results (default benchmarks/results)")
+    p.add_argument("--seed", type=int, default=SEED)
+    p.add_argument("--repeat", type=int, default=0, help="timed calls per interactive path (default 20; 10 at 1e7)")
+    p.add_argument("--timeout", type=float, default=1800, help="seconds before a step is abandoned (default 1800)")
+    p.add_argument("--skip", default="", help=f"comma-separated steps to leave out ({', '.join(STEPS)})")
+    p.add_argument("--skip-overview", action="store_true", help="same as --skip overview")
+    p.add_argument("--reuse-db", action="store_true", help="keep the cached Waypoint database (no import step)")
+    p.add_argument("--pandas-max", type=float, default=1e7, help="largest size the pandas step runs at")
+    p.add_argument("--step", help=argparse.SUPPRESS)
+    p.add_argument("--args", help=argparse.SUPPRESS)
+    opts = p.parse_args(argv)
+    if opts.step:
+        _child(opts.step, opts.args)
+        return 0
+    opts.skip = {s.strip() for s in opts.skip.split(",") if s.strip()} | ({"overview"} if opts.skip_overview else set())
+    unknown = opts.skip - set(STEPS)
+    if unknown:
+        p.error(f"unknown step(s) {', '.join(sorted(unknown))}; steps: {', '.join(STEPS)}")
+    sizes = [parse_size(s) for s in opts.sizes.split(",") if s.strip()]
+    info = machine()
+    results = []
+    for size in sizes:
+        print(f"== {label(size)} sessions", file=sys.stderr)
+        result = run_size(size, opts)
+        result.update(machine=info, when=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                      command="python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:]))
+        results.append(result)
+        out = Path(opts.results) / f"{label(size)}.json"
+        out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+        print(f"\n{label(size)} sessions  ({out})")
+        width = max(len(r[0]) for r in table(result))
+        for a, b, c, d in table(result):
+            print(f"  {a.ljust(width)}  {b}  {c}  {d}".rstrip())
+    (Path(opts.results) / "summary.md").write_text(markdown(results, info) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
