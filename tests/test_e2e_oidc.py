@@ -1,0 +1,183 @@
+"""End to end through a real OpenID Connect provider on localhost (oidc-provider-mock) in headless
+Chromium: a clinician and a director sign in with `st.login` and see what each may, and may not.
+
+Starts the mock provider in a thread, `waypoint serve` with a `.streamlit/secrets.toml` pointing at
+it and a clinic config listing the users, then drives Debian's chromium with Playwright.
+Screenshots go to test-artifacts/e2e-oidc/.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analytics.db import connect
+from tests.builders import S, clinic
+from tests.test_e2e_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, _free_port, _settled, _wait_healthy
+
+ROOT = Path(__file__).resolve().parent.parent
+WAYPOINT = Path(sys.executable).parent / "waypoint"
+ARTIFACTS = ROOT / "test-artifacts" / "e2e-oidc"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (`make chromium` installs it)"),
+]
+
+CONFIG = """
+[access.users]
+"anna@clinic.example" = { role = "clinician", clinician_id = "c1" }
+"dir@clinic.example"  = { role = "director" }
+"""
+
+
+@pytest.fixture(scope="module")
+def provider():
+    mock = pytest.importorskip("oidc_provider_mock")
+    pytest.importorskip("authlib")
+    with mock.run_server_in_thread() as server:
+        yield f"http://localhost:{server.server_port}"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, provider):
+    folder = tmp_path_factory.mktemp("oidc")
+    db = folder / "clinic.duckdb"
+    con = connect(db)
+    clinic([
+        S("p1", "2024-01-01", clinician_id="c1", phq9=18), S("p1", "2024-01-08", clinician_id="c1", phq9=14),
+        S("p1", "2024-01-15", clinician_id="c1", phq9=9),
+        S("secret-p2", "2024-01-02", clinician_id="c2", phq9=20), S("secret-p2", "2024-01-09", clinician_id="c2", phq9=19),
+        S("secret-p2", "2024-01-16", clinician_id="c2", phq9=17),
+    ], con=con)
+    con.close()
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    (folder / ".streamlit").mkdir()
+    (folder / ".streamlit" / "secrets.toml").write_text(
+        f'[auth]\nredirect_uri = "{url}/oauth2callback"\ncookie_secret = "e2e-cookie-secret-0123456789"\n'
+        f'client_id = "waypoint"\nclient_secret = "waypoint-secret"\n'
+        f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n')
+    (folder / "clinic.toml").write_text(CONFIG)
+    env = dict(os.environ, PYTHONUNBUFFERED="1", WAYPOINT_CONFIG=str(folder / "clinic.toml"), HOME=str(folder))
+    log = folder / "serve.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([str(WAYPOINT), "serve", "--db", str(db), "--port", str(port)], cwd=folder, env=env,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait_healthy(url, proc, log)
+        yield url
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _sign_in(browser, app: str, who: str):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(app)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_selector("input[name='sub']")          # the provider's own sign-in form
+    page.fill("input[name='sub']", who)
+    page.get_by_role("button", name="Authorize").click()
+    page.wait_for_url(f"{app}/**")
+    page.get_by_text(f"Signed in as {who}").wait_for()
+    _settled(page)
+    return context, page
+
+
+def _open(page, app: str, path: str) -> str:
+    """The page's text (tables are drawn on a canvas: read them with :func:`_download`)."""
+    page.goto(f"{app}/{path}")
+    _settled(page)
+    page.wait_for_selector("[data-testid='stMainBlockContainer']")
+    page.wait_for_timeout(1500)
+    return page.inner_text("[data-testid='stMain']")
+
+
+def _download(page) -> str:
+    """The CSV the page's first "Download CSV" button gives (the table's rows, as a user gets them)."""
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download CSV").first.click()
+    return Path(info.value.path()).read_text(encoding="utf-8-sig")
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_a_clinician_signs_in_and_sees_only_their_own_patients(browser, app):
+    context, page = _sign_in(browser, app, "anna@clinic.example")
+    try:
+        assert "clinician c1" in page.inner_text("[data-testid='stSidebar']")
+        caseload = _open(page, app, "")                          # a clinician starts on their caseload
+        _shot(page, "clinician-caseload")
+        rows = _download(page)
+        assert "p1," in rows and "secret-p2" not in rows and "secret-p2" not in caseload
+        other = _open(page, app, "patient?patient=secret-p2")    # a hand-edited URL
+        _shot(page, "clinician-other-patient")
+        assert "No sessions for patient" in other
+        nav = page.inner_text("[data-testid='stSidebarNav']")
+        assert "Clinicians" not in nav and "Audit log" not in nav and "Data" not in nav
+    finally:
+        context.close()
+
+
+def test_a_director_signs_in_and_sees_the_whole_clinic_but_not_the_admin_pages(browser, app):
+    context, page = _sign_in(browser, app, "dir@clinic.example")
+    try:
+        caseload = _open(page, app, "caseload")
+        _shot(page, "director-caseload")
+        rows = _download(page)
+        assert "p1," in rows and "secret-p2," in rows
+        nav = page.inner_text("[data-testid='stSidebarNav']")
+        assert "Clinicians" in nav and "Audit log" not in nav
+    finally:
+        context.close()
+
+
+def test_someone_not_on_the_list_gets_a_polite_refusal(browser, app):
+    context, page = _sign_in_refused(browser, app, "mallory@elsewhere.example")
+    try:
+        text = page.inner_text("[data-testid='stMain']")
+        _shot(page, "refused")
+        assert "not on the clinic's list of Waypoint users" in text and "p1" not in text
+    finally:
+        context.close()
+
+
+def _sign_in_refused(browser, app: str, who: str):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(app)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_selector("input[name='sub']")
+    page.fill("input[name='sub']", who)
+    page.get_by_role("button", name="Authorize").click()
+    page.get_by_text("not on the clinic's list").wait_for()
+    return context, page
