@@ -586,7 +586,7 @@ MESSY_COLUMNS = {   # canonical field -> header in the messy export (see sample_
     "session_time": "Start Time", "status": "Attendance", "session_type": "Appointment Type",
     "modality": "Delivery", "site": "Location", "referral_date": "Referral Date",
     "discharge_reason": "Discharge Reason", "phq9": "PHQ-9 Total", "gad7": "GAD-7 Total",
-    "phq9_item9": "PHQ-9 Q9",
+    "phq9_item9": "PHQ-9 Q9", "core10": "CORE-10 Total", "wsas": "WSAS Total",
 }
 MESSY_STATUS = {"attended": "Show", "no_show": "No Show", "late_cancel": "Late Cancel",
                 "cancelled": "Cancelled", "scheduled": "Booked"}
@@ -630,6 +630,8 @@ def messy_export(frame: pd.DataFrame) -> bytes:
         MESSY_COLUMNS["phq9"]: excel(frame["phq9"]),
         MESSY_COLUMNS["gad7"]: excel(frame["gad7"]),
         MESSY_COLUMNS["phq9_item9"]: frame["phq9_item9"].map(lambda v: "" if pd.isna(v) else str(int(v))),
+        MESSY_COLUMNS["core10"]: excel(frame["core10"]),
+        MESSY_COLUMNS["wsas"]: excel(frame["wsas"]),
         "Notes": [MESSY_NOTES[i % len(MESSY_NOTES)] if i % 23 == 5 else "" for i in range(len(frame))],
     })
     text = io.StringIO()

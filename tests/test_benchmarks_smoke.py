@@ -1,0 +1,77 @@
+"""The benchmark script runs end to end on a 1e4-session clinic, and its pandas implementation
+gives exactly Waypoint's figures (not a timed test: no time is asserted)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from analytics import engagement, outcomes
+from analytics.settings import Settings
+from benchmarks import pandas_impl, run
+from tests.builders import S, clinic
+
+
+def _waypoint(con) -> dict:
+    s = Settings()
+    return {"kpis": outcomes.kpis(con, s), "episode_outcomes": outcomes.episode_outcomes(con, s),
+            "attendance_by_clinician": engagement.attendance_by(con, s, "clinician_id")}
+
+
+@pytest.fixture
+def tiny():
+    return clinic([
+        # p1: finished, recovered (PHQ-9 18 -> 6, GAD-7 12 -> 5), one no-show, planned ending
+        S("p1", "2025-01-06", phq9=18, gad7=12, session_type="assessment", referral_date="2024-12-01"),
+        S("p1", "2025-01-13", phq9=14, gad7=10),
+        S("p1", "2025-01-20", "no_show"),
+        S("p1", "2025-01-27", phq9=6, gad7=5, discharge_reason="planned"),
+        # p2: lost contact (no session in the 90 days before as-of): dropout after one session
+        S("p2", "2025-01-08", clinician_id="c2", phq9=20, gad7=15),
+        S("p2", "2025-01-10", "late_cancel", clinician_id="c2"),
+        # p3: active, seen by two clinicians; a cancelled and a future booking count nowhere
+        S("p3", "2025-04-01", clinician_id="c2", phq9=9, gad7=9, phq9_items={9: 1}),
+        S("p3", "2025-04-08", "cancelled", clinician_id="c1"),
+        S("p3", "2025-04-15", clinician_id="c1", phq9=10, gad7=11),
+        S("p3", "2025-05-20", "scheduled", clinician_id="c1"),
+    ])
+
+
+def test_pandas_gives_exactly_waypoints_figures_on_a_hand_built_clinic(tiny):
+    waypoint = _waypoint(tiny)
+    figures = pandas_impl.figures(pandas_impl.load(tiny))
+    assert pandas_impl.compare(waypoint, figures) == []
+    assert figures["kpis"]["recovered"] == 1 and figures["kpis"]["dropout"] == 1
+    assert figures["kpis"]["attendance"] == {"attended": 6, "no_show": 1, "late_cancel": 1, "cancelled": 1,
+                                             "attendance_rate": 0.75, "no_show_rate": 0.125}
+
+
+def test_the_check_reports_a_figure_that_differs(tiny):
+    waypoint = _waypoint(tiny)
+    figures = pandas_impl.figures(pandas_impl.load(tiny))
+    figures["kpis"]["recovered"] += 1
+    figures["episode_outcomes"].loc[0, "phq9_last"] = 27
+    figures["attendance_by_clinician"].loc[0, "no_show"] += 1
+    problems = pandas_impl.compare(waypoint, figures)
+    assert any(p.startswith("kpis['recovered']") for p in problems)
+    assert any(p.startswith("episode_outcomes['phq9_last']: 1 rows differ") for p in problems)
+    assert "attendance by clinician differs" in problems
+
+
+def test_the_benchmark_runs_at_1e4_and_pandas_agrees(tmp_path, capsys):
+    code = run.main(["--sizes", "1e4", "--cache", str(tmp_path / "cache"), "--results", str(tmp_path / "results"),
+                     "--repeat", "2", "--skip", "overview,caseload"])
+    assert code == 0
+    result = json.loads((tmp_path / "results" / "1e4.json").read_text())
+    steps = result["steps"]
+    assert 9_000 < steps["import"]["rows"] < 11_000
+    assert steps["import"]["rows"] == steps["floor"]["rows"] == steps["import"]["new_rows"]
+    assert steps["import"]["rejected"] == 0
+    assert set(steps["analytics"]["parts"]) == {"kpis", "episode_outcomes", "attendance_report", "readiness"}
+    assert steps["pandas"]["identical"] is True, steps["pandas"]["differences"]
+    assert steps["patient"]["repeat"] == 2 and steps["patient"]["p95_ms"] >= steps["patient"]["p50_ms"]
+    for name in ("generate", "floor", "import", "analytics", "pandas", "patient"):
+        assert steps[name]["peak_rss_mb"] > 0, name
+    assert result["machine"]["nproc"] >= 1
+    assert "1e4 sessions" in capsys.readouterr().out
+    assert (tmp_path / "results" / "summary.md").read_text().startswith("Machine:")
