@@ -458,6 +458,13 @@ def audit_export(name: str) -> None:
     audit("export", detail=name)
 
 
+def suppress_below() -> int:
+    """Comparison figures resting on fewer episodes read "fewer than N" (``[access] suppress_below``)."""
+    from dashboard.auth import access_config
+
+    return access_config().suppress_below
+
+
 def audit_log(**filters: Any) -> pd.DataFrame:
     """The audit log, newest first (admins only)."""
     from analytics import audit as audit_module

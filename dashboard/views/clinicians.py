@@ -2,9 +2,15 @@
 with control limits, and recovery adjusted for how unwell each clinician's patients were at the start.
 
 Never a bare league table: every rate is shown with its number of cases and its interval, in
-clinician order, not ranked."""
+clinician order, not ranked.
+
+Small numbers (access issue): a clinician's figures resting on fewer episodes than the clinic's
+threshold ([access] suppress_below, default 5) read "fewer than 5" in every table and download and
+are not plotted (``analytics.access.suppress_comparison``)."""
+import pandas as pd
 import streamlit as st
 
+from analytics.access import FEWER_THAN, suppress_comparison
 from dashboard import charts, data, filters, ui
 
 f = filters.current()
@@ -29,6 +35,8 @@ with st.expander("How to read these charts", expanded=False, icon=":material/hel
     )
 
 comparison = ui.safe("The comparison", "outcomes.clinician_comparison", settings)
+THRESHOLD = data.suppress_below()
+FEWER = FEWER_THAN.format(n=THRESHOLD)
 
 MEASURES = {
     "recovery": ("Recovery", True, "of patients at caseness who recovered"),
@@ -44,11 +52,31 @@ SIGNALS = {
 }
 
 
+def _as_text_percent(frame, columns):
+    """Columns holding "fewer than 5" for some rows: every value as text, so a table shows them
+    alike (rates in ``columns`` as percentages, counts as whole numbers)."""
+    out = frame.copy()
+    for c in out.columns:
+        if out[c].dtype != object or not any(isinstance(v, str) and v == FEWER for v in out[c]):
+            continue
+        out[c] = [None if not isinstance(v, str) and ui.is_missing(v) else v if isinstance(v, str)
+                  else f"{float(v):.1%}" if c in columns
+                  else str(int(v)) if float(v).is_integer() else f"{float(v):.2f}" for v in out[c]]
+    return out
+
+
+def _hidden(part) -> pd.Series:
+    return pd.to_numeric(part["denominator"], errors="coerce").fillna(0) < THRESHOLD
+
+
 def _shown(part):
-    """The comparison rows in clinicians' words, in clinician order (not ranked)."""
-    out = part.sort_values("clinician_id", kind="stable")
+    """The comparison rows in clinicians' words, in clinician order (not ranked); figures resting on
+    too few episodes read "fewer than 5"."""
+    out = suppress_comparison(part, THRESHOLD).sort_values("clinician_id", kind="stable")
+    out = _as_text_percent(out, ("rate", "ci_low", "ci_high"))
     return out.assign(
-        signal=[SIGNALS.get(s, "no episodes") if not ui.is_missing(s) else "no episodes" for s in out["signal"]],
+        signal=[s if s == FEWER else SIGNALS.get(s, "no episodes") if not ui.is_missing(s) else "no episodes"
+                for s in out["signal"]],
         small=["small number" if s else "" for s in out["small"].fillna(False).astype(bool)],
     )[["clinician_id", "numerator", "denominator", "rate", "ci_low", "ci_high", "target", "signal", "small"]].rename(columns={
         "clinician_id": "Clinician", "numerator": "Count", "denominator": "Episodes", "rate": "Rate",
@@ -72,15 +100,22 @@ if comparison is not None:
                 st.caption(f"{label}: the share {what}. Clinic rate "
                            + (f"{target:.1%}" if target is not None else "—")
                            + ("; higher is better." if higher_better else "; lower is better."))
-                st.plotly_chart(charts.funnel(part, label="clinician_id", n="denominator", rate="rate", target=target,
+                st.plotly_chart(charts.funnel(part[~_hidden(part)], label="clinician_id", n="denominator", rate="rate", target=target,
                                               small="small", y_title=label, higher_is_better=higher_better),
                                 key=f"funnel-{measure}")
-                small = part[part["small"].fillna(False).astype(bool)]
+                hidden = part[_hidden(part) & (pd.to_numeric(part["denominator"], errors="coerce") > 0)]
+                if len(hidden):
+                    st.caption(f":material/visibility_off: Not shown, {FEWER} episodes: "
+                               + ", ".join(ui.md(c) for c in sorted(hidden["clinician_id"]))
+                               + ". A rate resting on so few episodes says little and could identify patients.")
+                small = part[part["small"].fillna(False).astype(bool) & ~_hidden(part)]
                 if len(small):
                     st.caption(f":material/warning: Small numbers (fewer than {settings.small_number} episodes): "
                                + ", ".join(f"{ui.md(c)} ({int(n)})" for c, n in zip(small["clinician_id"], small["denominator"]))
                                + ". Their rates can swing widely by chance.")
-                ui.table(_shown(part), f"{label} by clinician", key=f"table-{measure}", column_config=PERCENT)
+                table = _shown(part)
+                ui.table(table, f"{label} by clinician", key=f"table-{measure}",
+                         column_config={c: v for c, v in PERCENT.items() if table[c].dtype != object})
 
         st.subheader("Recovery adjusted for case mix")
         st.caption("Observed recoveries ÷ the recoveries expected had each patient recovered at the clinic's rate for "
@@ -88,10 +123,10 @@ if comparison is not None:
                    "the 95 % interval, and an interval that crosses 1 is consistent with chance.")
         mix = comparison[comparison["measure"] == "recovery"]
         if mix["oe_ratio"].notna().any():
-            st.plotly_chart(charts.ratio_intervals(mix, label="clinician_id", ratio="oe_ratio", low="oe_ci_low",
+            st.plotly_chart(charts.ratio_intervals(mix[~_hidden(mix)], label="clinician_id", ratio="oe_ratio", low="oe_ci_low",
                                                    high="oe_ci_high", small="small", observed="numerator",
                                                    expected="expected"), key="case-mix")
-            ui.table(mix.sort_values("clinician_id")[["clinician_id", "denominator", "numerator", "expected", "oe_ratio",
+            ui.table(_as_text_percent(suppress_comparison(mix, THRESHOLD), ()).sort_values("clinician_id")[["clinician_id", "denominator", "numerator", "expected", "oe_ratio",
                                                       "oe_ci_low", "oe_ci_high", "small"]].assign(
                 small=lambda d: ["small number" if s else "" for s in d["small"].fillna(False).astype(bool)]).rename(columns={
                     "clinician_id": "Clinician", "denominator": "Patients at caseness", "numerator": "Recovered",
@@ -99,7 +134,8 @@ if comparison is not None:
                     "oe_ci_high": "95 % high", "small": "Small number"}),
                 "case-mix-adjusted recovery", key="table-case-mix",
                 column_config={c: st.column_config.NumberColumn(format="%.2f") for c in (
-                    "Expected recoveries", "Observed ÷ expected", "95 % low", "95 % high")})
+                    "Expected recoveries", "Observed ÷ expected", "95 % low", "95 % high")
+                    if not _hidden(mix).any()})
         else:
             st.caption("No clinician has a patient at caseness with paired scores in this view.")
         ui.show_sql("clinician_comparison")
@@ -112,8 +148,10 @@ quality = ui.safe("Data quality", "outcomes.data_quality", settings.with_(clinic
 if quality is not None and len(quality):
     QUALITY = {"paired_completeness": "Paired scores (finished episodes)",
                "sessions_scored": "Attended sessions with a score"}
+    quality = _as_text_percent(suppress_comparison(quality, THRESHOLD), ("rate", "ci_low", "ci_high"))
     ui.table(quality.assign(measure=[QUALITY.get(m, m) for m in quality["measure"]]).rename(columns={"measure": "Measure", "clinician_id": "Clinician", "month": "Month",
                                      "numerator": "Count", "denominator": "Out of", "rate": "Rate",
                                      "ci_low": "95 % low", "ci_high": "95 % high"}),
              "data completeness by clinician and month", key="quality", height=300,
-             column_config={c: st.column_config.NumberColumn(format="percent") for c in ("Rate", "95 % low", "95 % high")})
+             column_config={c: st.column_config.NumberColumn(format="percent") for c in ("Rate", "95 % low", "95 % high")
+                            if quality[{"Rate": "rate", "95 % low": "ci_low", "95 % high": "ci_high"}[c]].dtype != object})
