@@ -351,12 +351,13 @@ class SparkConnection:
         return None
 
     def _replace_view(self, name: str, frame) -> None:
-        """Materialise (work tables are small and read many times) and register as a view."""
+        """Materialise (a work table is read many times; a checkpoint also cuts the plan short so
+        that later queries are planned against it, not its whole lineage) and register as a view.
+        The rows stay on the cluster."""
         try:
             frame = frame.localCheckpoint(eager=True)
         except Exception:   # a session without checkpoints (older Spark Connect)
             frame = frame.cache()
-            frame.count()
         frame.createOrReplaceTempView(name)
         self._views.add(name)
 
