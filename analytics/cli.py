@@ -61,6 +61,19 @@ def _format_parent(choices: tuple[str, ...]) -> argparse.ArgumentParser:
     return p
 
 
+def _engine_parent() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                   help="duckdb (default): the clinic database; spark: the same SQL on Apache Spark, "
+                        "reading a backup folder (--source); needs pip install 'waypoint[spark]'")
+    p.add_argument("--source", metavar="PATH",
+                   help="with --engine spark: a folder written by `waypoint backup DIR` (local or a cluster URI)")
+    p.add_argument("--spark-master", metavar="URL",
+                   help="with --engine spark: local[*] (default), spark://host:7077, yarn, or sc://host for "
+                        "Spark Connect (default: $SPARK_REMOTE when set)")
+    return p
+
+
 def _settings(args: argparse.Namespace):
     from .settings import load_settings
 
@@ -80,6 +93,19 @@ def _connect(args: argparse.Namespace, *, read_only: bool = False):
         return connect(args.db, read_only=read_only)
     except DatabaseBusy as exc:
         raise CliError(str(exc))
+
+
+def _analytics_connect(args: argparse.Namespace):
+    """The clinic database, or with --engine spark a Spark connection over --source."""
+    if getattr(args, "engine", "duckdb") != "spark":
+        if getattr(args, "source", None) or getattr(args, "spark_master", None):
+            raise CliError("--source and --spark-master go with --engine spark (the DuckDB engine reads --db)")
+        return _connect(args)
+    if not args.source:
+        raise CliError("--engine spark needs --source DIR: a folder written by `waypoint backup DIR`")
+    from . import spark
+
+    return spark.connect(args.source, args.spark_master)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,28 +249,28 @@ def cmd_serve(args) -> int:
 def cmd_kpis(args) -> int:
     from . import outcomes
 
-    emit(outcomes.kpis(_connect(args), _settings(args)), args.format)
+    emit(outcomes.kpis(_analytics_connect(args), _settings(args)), args.format)
     return EXIT_OK
 
 
 def cmd_outcomes(args) -> int:
     from . import outcomes
 
-    emit(outcomes.episode_outcomes(_connect(args), _settings(args)), args.format)
+    emit(outcomes.episode_outcomes(_analytics_connect(args), _settings(args)), args.format)
     return EXIT_OK
 
 
 def cmd_attendance(args) -> int:
     from . import engagement
 
-    emit(engagement.attendance_report(_connect(args), _settings(args)), args.format)
+    emit(engagement.attendance_report(_analytics_connect(args), _settings(args)), args.format)
     return EXIT_OK
 
 
 def cmd_readiness(args) -> int:
     from . import readiness
 
-    data = readiness.readiness(_connect(args), _settings(args), readiness.load_thresholds(args.config))
+    data = readiness.readiness(_analytics_connect(args), _settings(args), readiness.load_thresholds(args.config))
     if args.format == "table":
         data = readiness.as_table(data)
     emit(data, args.format)
@@ -260,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     db = _db_parent()
+    engine = _engine_parent()
     raw = argparse.RawDescriptionHelpFormatter
 
     def add(name: str, func: Callable, help_: str, example: str, parents=()) -> argparse.ArgumentParser:
@@ -319,15 +346,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("kpis", cmd_kpis, "Clinic headline figures: recovery, reliable change, dropout, attendance.",
         "waypoint kpis --from 2025-01-01 --to 2025-12-31 --format json",
-        [_scope_parent(), _format_parent(("table", "json"))])
+        [_scope_parent(), _format_parent(("table", "json")), engine])
     add("outcomes", cmd_outcomes, "One row per episode with its outcome figures.",
-        "waypoint outcomes --format csv > outcomes.csv", [_scope_parent(), _format_parent(("csv", "json"))])
+        "waypoint outcomes --format csv > outcomes.csv", [_scope_parent(), _format_parent(("csv", "json")), engine])
     add("attendance", cmd_attendance, "Attendance, dropout, retention and the disengagement watch list.",
         "waypoint attendance --format json", [_scope_parent(with_range=False, with_clinician=False),
-                                              _format_parent(("table", "json"))])
+                                              _format_parent(("table", "json")), engine])
     add("readiness", cmd_readiness, "Readiness category and reasons for every active patient.",
         "waypoint readiness --clinician c01 --format json",
-        [_scope_parent(with_range=False), _format_parent(("table", "json"))])
+        [_scope_parent(with_range=False), _format_parent(("table", "json")), engine])
     return parser
 
 
