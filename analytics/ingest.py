@@ -530,6 +530,29 @@ def ingest_files(con: duckdb.DuckDBPyConnection, paths: Sequence[str | os.PathLi
     return results
 
 
+def _head(src: Source, rows: int) -> pd.DataFrame:
+    """The first rows as text, as the file has them. Never fails on a broken file (an unclosed quote,
+    a ragged row, bytes that are not UTF-8): the checks report those; the preview shows what it can."""
+    width = len(src.headers)
+    out: list[list[str]] = []
+    with open(src.readable, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        reader = csv.reader(fh, delimiter=src.delimiter)
+        try:
+            next(reader, None)
+            for row in reader:
+                if len(out) == rows:
+                    break
+                out.append((row + [""] * width)[:width])
+        except csv.Error:  # e.g. a field longer than the csv module reads: show the rows before it
+            pass
+    seen: dict[str, int] = {}
+    names = []
+    for h in src.headers:  # unique column names, as pandas makes them: "x", "x.1"
+        names.append(h if h not in seen else f"{h}.{seen[h]}")
+        seen[h] = seen.get(h, 0) + 1
+    return pd.DataFrame(out, columns=names, dtype=object)
+
+
 def preview(con: duckdb.DuckDBPyConnection, paths: Sequence[str | os.PathLike], *, mapping: Any = None,
             settings: Settings | None = None, today: date | None = None, head_rows: int = 10) -> Preview:
     """Everything an import would do — the detected columns, the first rows, the checks — with nothing written."""
@@ -540,8 +563,7 @@ def preview(con: duckdb.DuckDBPyConnection, paths: Sequence[str | os.PathLike], 
         raise WaypointError("no file to preview")
     with _open_source(paths[0]) as src:
         res = resolve(src.headers, the_mapping, load_registry(), src.path.name)
-        head = pd.read_csv(src.readable, sep=src.delimiter, dtype=str, nrows=head_rows, keep_default_na=False,
-                           encoding="utf-8-sig")
+        head = _head(src, head_rows)
     detected: dict[str, str | None] = {}
     fields = SESSION_FIELDS if res.kind == "sessions" else ("patient_id", "date", "measure", "score")
     for f in fields:
