@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from analytics import db
 from analytics.errors import WaypointError
-from analytics.ingest import ingest_files
+from analytics.ingest import ingest_files, preview
 from tests.ingest_helpers import TODAY, ingest, rejects, snapshot
 
 HEADER = b"patient_id,clinician_id,session_date,status,phq9\n"
@@ -202,6 +202,25 @@ def test_windows_1252_after_the_first_64_kb_is_still_read_as_windows_1252(con, t
     result = ingest(con, write(tmp_path, data))
     assert (result.new_rows, result.rejected) == (3001, 0)
     assert db.scalar(con, "SELECT count(*) FROM sessions WHERE patient_id = 'Renée'") == 1
+
+
+@pytest.mark.parametrize("data, head_rows, counts", [
+    (HEADER + b'p1,c1,2025-01-06,"attended,5\np2,c1,2025-01-07,attended,6\n', 1, (1, 0, 1)),   # unclosed quote
+    (HEADER + b'p1,c1,2025-01-06,attended,5\np2,c1,2025-01-07,"attended,6\n', 2, (2, 1, 1)),
+    (HEADER + b"p1,c1,2025-01-06,attended,5,extra,fields\np2,c1,2025-01-07,attended\n", 2, (2, 0, 2)),  # ragged
+    (b"\xef\xbb\xbf" + HEADER + "Renée,c1,2025-01-06,attended,5\n".encode("cp1252"), 1, (1, 0, 1)),
+    (b"patient_id,clinician_id,session_date,status,site\np1,c1,2025-01-06,attended," + b"x" * 200_000 + b"\n",
+     0, (1, 1, 0)),     # a field over the csv module's 128 KB: the preview shows no row, the checks still run
+])
+def test_the_preview_of_a_broken_file_shows_what_it_can_and_reports_the_checks(con, tmp_path, data, head_rows,
+                                                                                counts):
+    before = snapshot(con)
+    shown = preview(con, [write(tmp_path, data)], today=TODAY)
+    assert len(shown.head) == head_rows and list(shown.head.columns)[:4] == [
+        "patient_id", "clinician_id", "session_date", "status"]
+    c = shown.report.counts
+    assert (c["rows_read"], c["new_rows"], c["rejected"]) == counts
+    assert snapshot(con) == before
 
 
 # ---------------------------------------------------------------------------------------------
