@@ -137,6 +137,20 @@ def test_a_failing_migration_leaves_the_database_at_its_version_with_its_rows(tm
     con.close()
 
 
+def test_a_backup_made_by_version_1_restores_into_the_latest_version_with_its_rows(tmp_path):
+    import duckdb
+
+    old = duckdb.connect(str(v1_database(tmp_path / "v1.duckdb")))
+    before = {t: rows(old, t) for t in KEPT}
+    old.execute(f"EXPORT DATABASE '{tmp_path / 'v1_backup'}' (FORMAT parquet)")
+    old.close()
+    assert restore(tmp_path / "v1_backup", tmp_path / "restored.duckdb").startswith("Restored 2 sessions")
+    con = db.connect(tmp_path / "restored.duckdb")
+    assert db.schema_version(con) == db.latest_version()
+    assert {t: rows(con, t) for t in KEPT} == before
+    con.close()
+
+
 # ---------------------------------------------------------------------------------------------
 # backups
 # ---------------------------------------------------------------------------------------------
