@@ -185,6 +185,14 @@ def cmd_pseudonym_key(args) -> int:
     return EXIT_OK
 
 
+def cmd_pseudonym(args) -> int:
+    from . import pseudonym
+
+    for patient_id, pseudo in pseudonym.lookup(args.ids, args.config):
+        print(f"{patient_id}\t{pseudo}")
+    return EXIT_OK
+
+
 def cmd_imports(args) -> int:
     from . import ingest
 
@@ -309,6 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("pseudonym-key", cmd_pseudonym_key, "Write a new random pseudonym key file (keep it outside the database).",
             "waypoint pseudonym-key /etc/waypoint/pseudonym.key")
     p.add_argument("file", metavar="FILE")
+    p = add("pseudonym", cmd_pseudonym, "Show the pseudonym of patient IDs under the clinic's key (to find them in Waypoint).",
+            "waypoint pseudonym MRN-0042")
+    p.add_argument("ids", nargs="+", metavar="PATIENT_ID")
 
     p = add("imports", cmd_imports, "List the import log (or one batch's rejected rows).",
             "waypoint imports --rejected 3 --format csv > fix-these.csv", [_format_parent(("table", "json", "csv"))])

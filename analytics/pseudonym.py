@@ -161,3 +161,12 @@ def for_import(config: str | os.PathLike | None = None, *, required: bool = Fals
         return
     with pseudonymising(key):
         yield key
+
+
+def lookup(patient_ids: list[str], config: str | os.PathLike | None = None) -> list[tuple[str, str]]:
+    """(ID, pseudonym) under the configured key: how staff find a patient in a pseudonymised Waypoint."""
+    key = configured_key(config)
+    if key is None:
+        raise WaypointError(f"no pseudonym key is configured: set {ENV_KEY}, or pseudonym_key_file under [access] "
+                            "in the clinic config.")
+    return [(str(i).strip(), pseudonym(i, key)) for i in patient_ids]

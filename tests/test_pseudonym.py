@@ -111,3 +111,11 @@ def test_waypoint_ingest_pseudonymise_with_the_configured_key(tmp_path, monkeypa
     assert main(["ingest", str(csv_file(tmp_path, EXPORT)), "--db", str(db), "--pseudonymise"]) == 0
     con = connect(db)
     assert _patients(con) == sorted([pseudonym.pseudonym("MRN-0042", KEY), pseudonym.pseudonym("MRN-7", KEY)])
+
+
+def test_waypoint_pseudonym_shows_the_pseudonym_staff_search_for(monkeypatch, capsys):
+    monkeypatch.setenv(pseudonym.ENV_KEY, KEY.decode())
+    assert main(["pseudonym", "MRN-0042", "--db", ":memory:"]) == 0
+    assert capsys.readouterr().out == f"MRN-0042\t{pseudonym.pseudonym('MRN-0042', KEY)}\n"
+    monkeypatch.delenv(pseudonym.ENV_KEY)
+    assert main(["pseudonym", "MRN-0042", "--db", ":memory:"]) == 2
