@@ -16,7 +16,7 @@ import pytest
 
 from analytics import db, engagement, outcomes
 from analytics.demo import DemoConfig, write_csv
-from analytics.ingest import ingest_files
+from analytics.ingest import ingest_files, undo_import
 from analytics.settings import Settings
 from tests.ingest_helpers import snapshot
 
@@ -120,7 +120,7 @@ def test_a_reader_on_a_new_database_while_an_import_runs_does_not_collide_with_i
     """The first reader of an empty database records how episodes were derived (a write); it
     takes its turn with the import instead of failing with a duplicate-key conflict."""
     a, _ = exports
-    for attempt in range(3):
+    for attempt in range(2):
         con = db.connect(tmp_path / f"new{attempt}.duckdb")
         errors: list[BaseException] = []
         start = threading.Barrier(READERS + 1)
@@ -175,3 +175,73 @@ def test_a_second_process_is_told_the_database_is_busy_and_changes_nothing(tmp_p
     assert snapshot(again) == before
     assert db.scalar(again, "SELECT count(*) FROM imports") == 1
     again.close()
+
+
+def test_two_people_uploading_the_same_file_at_once_import_it_once(tmp_path, exports):
+    a, _ = exports
+    n = rows_in(a)
+    con = db.connect(tmp_path / "clinic.duckdb")
+    errors: list[BaseException] = []
+    results = []
+    start = threading.Barrier(2)
+
+    def run() -> None:
+        cur = con.cursor()
+        try:
+            start.wait()
+            results.append(ingest_files(cur, [a])[0])
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            cur.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    assert sorted((r.new_rows, r.unchanged) for r in results) == [(0, n), (n, 0)]
+    assert db.scalar(con, "SELECT count(*) FROM sessions") == n
+    # undoing the upload that changed nothing takes nothing away
+    quiet = next(r for r in results if r.new_rows == 0)
+    undo_import(con, quiet.batch_id)
+    assert db.scalar(con, "SELECT count(*) FROM sessions") == n
+    con.close()
+
+
+def test_undo_while_another_import_and_readers_run_takes_back_exactly_its_batch(tmp_path, exports):
+    a, b = exports
+    con = db.connect(tmp_path / "clinic.duckdb")
+    first = ingest_files(con, [a])[0]
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def work(fn) -> None:
+        cur = con.cursor()
+        try:
+            fn(cur)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            cur.close()
+
+    def read(cur) -> None:
+        while not done.is_set():
+            outcomes.kpis(cur, Settings())
+            assert db.scalar(cur, "SELECT count(*) FROM sessions") in {rows_in(a), 0, rows_in(b), rows_in(a) + rows_in(b)}
+
+    readers = [threading.Thread(target=work, args=(read,)) for _ in range(2)]
+    writers = [threading.Thread(target=work, args=(lambda cur: undo_import(cur, first.batch_id),)),
+               threading.Thread(target=work, args=(lambda cur: ingest_files(cur, [b]),))]
+    for t in readers + writers:
+        t.start()
+    for t in writers:
+        t.join(120)
+    done.set()
+    for t in readers:
+        t.join(120)
+    assert errors == []
+    assert db.scalar(con, "SELECT count(*) FROM sessions") == rows_in(b)
+    assert db.scalar(con, "SELECT count(*) FROM sessions WHERE batch_id = ?", [first.batch_id]) == 0
+    con.close()
