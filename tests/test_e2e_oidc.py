@@ -32,6 +32,7 @@ CONFIG = """
 [access.users]
 "anna@clinic.example" = { role = "clinician", clinician_id = "c1" }
 "dir@clinic.example"  = { role = "director" }
+"it@clinic.example"   = { role = "admin" }
 """
 
 
@@ -143,6 +144,16 @@ def test_a_clinician_signs_in_and_sees_only_their_own_patients(browser, app):
         assert "No sessions for patient" in other
         nav = page.inner_text("[data-testid='stSidebarNav']")
         assert "Clinicians" not in nav and "Audit log" not in nav and "Data" not in nav
+    finally:
+        context.close()
+    # the admin reads what the clinician did in the audit log
+    context, page = _sign_in(browser, app, "it@clinic.example")
+    try:
+        _open(page, app, "audit")
+        _shot(page, "admin-audit-log")
+        log = _download(page)
+        assert "anna@clinic.example,clinician,view_patient,secret-p2" in log
+        assert "anna@clinic.example,clinician,export,,,caseload all clinicians" in log
     finally:
         context.close()
 
