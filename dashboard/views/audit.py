@@ -16,4 +16,6 @@ log = data.audit_log(action=action, patient_id=patient)
 if log.empty:
     st.info("Nothing recorded yet.", icon=":material/info:")
 else:
-    ui.table(log, "Audit log", key="audit-log")
+    ui.table(log.rename(columns={"logged_at": "When (UTC)", "user_id": "Who", "role": "Role", "action": "Action",
+                                 "patient_id": "Patient", "batch_id": "Import batch", "detail": "Detail"}),
+             "Audit log", key="audit-log")
