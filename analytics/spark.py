@@ -69,16 +69,22 @@ def spark_session(master: str | None = None, *, conf: dict[str, str] | None = No
     remote = master if master and master.startswith("sc://") else None
     if remote is None and not master:
         remote = os.environ.get("SPARK_REMOTE") or None
-    if remote:
+    active = None if remote else SparkSession.getActiveSession()
+    if active is not None and (master is None or active.sparkContext.master == master):
+        builder = None   # this process already runs a session (a notebook, a test): use it
+    elif remote:
         builder = SparkSession.builder.remote(remote)
     else:
         builder = SparkSession.builder.master(master or DEFAULT_MASTER)
         for key, value in LOCAL_CONF.items():
             builder = builder.config(key, value)
-    builder = builder.appName("waypoint")
-    for key, value in {**SESSION_CONF, **(conf or {})}.items():
-        builder = builder.config(key, value)
-    session = builder.getOrCreate()
+    if builder is None:
+        session = active
+    else:
+        builder = builder.appName("waypoint")
+        for key, value in {**SESSION_CONF, **(conf or {})}.items():
+            builder = builder.config(key, value)
+        session = builder.getOrCreate()
     for key, value in {**SESSION_CONF, **(conf or {})}.items():   # an existing session: set them anyway
         try:
             session.conf.set(key, value)
