@@ -223,6 +223,22 @@ def test_the_preview_of_a_broken_file_shows_what_it_can_and_reports_the_checks(c
     assert snapshot(con) == before
 
 
+def test_a_large_file_of_rejected_rows_logs_every_one_with_its_line_and_reason(con, tmp_path):
+    # e.g. an export whose status words are not mapped: every row set aside, each kept for the clinic
+    n = 20_000
+    days = [date.fromordinal(date(2020, 1, 6).toordinal() + d).isoformat() for d in range(1000)]
+    body = "".join(f"p{b},c1,{day},Seen-ish\n" for b in range(n // 1000) for day in days)
+    result = ingest(con, write(tmp_path, b"patient_id,clinician_id,session_date,status\n" + body.encode()))
+    assert (result.rows_read, result.new_rows, result.rejected) == (n, 0, n)
+    logged = rejects(con, result.batch_id)
+    assert [line for line, _ in logged] == list(range(2, n + 2))
+    assert {reason for _, reason in logged} == {
+        "status 'Seen-ish' is not one of attended, no_show, late_cancel, cancelled, scheduled "
+        "(map it under [values.status])"}
+    assert db.scalar(con, "SELECT raw_row FROM rejected_rows WHERE line_number = 2") == (
+        '{"patient_id": "p0", "clinician_id": "c1", "session_date": "2020-01-06", "status": "Seen-ish"}')
+
+
 # ---------------------------------------------------------------------------------------------
 # a million rows, generated in a second: bounded time, exact counts
 # ---------------------------------------------------------------------------------------------
