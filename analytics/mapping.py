@@ -138,6 +138,9 @@ def load_mapping(source: "Mapping | str | Path | TMapping[str, Any] | None") -> 
             data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
         except FileNotFoundError:
             raise WaypointError(f"{path}: mapping file not found.") from None
+        except UnicodeDecodeError:
+            raise WaypointError(f"{path}: not a mapping file (not UTF-8 text). A mapping is a small TOML text "
+                                "file; see the mapping example in the README.") from None
         except tomllib.TOMLDecodeError as exc:
             raise WaypointError(f"{path}: not valid TOML ({exc}). See the mapping example in the README.") from None
         return _from_dict(data, str(path))
@@ -161,6 +164,8 @@ def _from_dict(data: dict[str, Any], origin: str) -> Mapping:
     fmt = dates.get("format")
     if fmt is not None and (not isinstance(fmt, str) or "%" not in fmt):
         raise WaypointError(f'{origin}: [dates] format must be a strftime pattern such as "%d/%m/%Y", got {fmt!r}.')
+    if fmt is not None:
+        _check_date_format(fmt, origin)
     for field_name, table in values.items():
         if field_name not in ("status", "discharge_reason") or not isinstance(table, dict):
             raise WaypointError(f"{origin}: [values.{field_name}] is not supported; use [values.status] or "
@@ -173,6 +178,21 @@ def _from_dict(data: dict[str, Any], origin: str) -> Mapping:
     cols = {str(k): (None if v in (None, "") else str(v)) for k, v in columns.items()}
     return Mapping(columns=cols, date_format=fmt,
                    values={k: {str(a): str(b) for a, b in v.items()} for k, v in values.items()}, origin=origin)
+
+
+def _check_date_format(fmt: str, origin: str) -> None:
+    """Stop on a pattern the date reader (DuckDB's strptime) does not know, e.g. "%Q" or a trailing "%"."""
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SELECT try_strptime('2000-01-01', ?)", [fmt]).fetchall()
+    except duckdb.Error as exc:
+        why = str(exc).splitlines()[0].split(f"{fmt}: ", 1)[-1]
+        raise WaypointError(f'{origin}: [dates] format "{fmt}" is not a date pattern Waypoint can read ({why}). '
+                            'Use codes such as %d (day), %m (month), %Y (year), e.g. "%d/%m/%Y".') from None
+    finally:
+        con.close()
 
 
 @dataclass(frozen=True)
