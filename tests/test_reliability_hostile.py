@@ -93,6 +93,21 @@ def test_a_message_names_the_uploaded_file_not_a_temporary_copy(con, tmp_path):
     refused(con, write(tmp_path, "Notes about Renée\n".encode("cp1252"), "renee.csv"), "one column only")
 
 
+@pytest.mark.parametrize("mapping, match", [
+    (b'[dates]\nformat = "%Q/%m/%Y"\n', 'format "%Q/%m/%Y" is not a date pattern'),
+    (b'[dates]\nformat = "%d/%m/%"\n', "Trailing format character"),
+    (bytes(range(256)), r"not a mapping file \(not UTF-8 text\)"),
+    (b"[columns\npatient_id = 'x'\n", "not valid TOML"),
+])
+def test_a_broken_mapping_file_stops_with_one_line_and_writes_nothing(con, tmp_path, mapping, match):
+    data = write(tmp_path, b"patient_id,clinician_id,session_date,status\np1,c1,06/01/2025,attended\n")
+    before = snapshot(con)
+    with pytest.raises(WaypointError, match=match) as info:
+        ingest(con, data, mapping=write(tmp_path, mapping, "map.toml"))
+    assert "\n" not in str(info.value)
+    assert snapshot(con) == before
+
+
 # ---------------------------------------------------------------------------------------------
 # files that import: every valid row exactly, every bad row set aside with its line
 # ---------------------------------------------------------------------------------------------
