@@ -83,7 +83,8 @@ def funnel(frame: pd.DataFrame, *, label: str, n: str, rate: str, target: float 
     from analytics.stats import funnel_limits
 
     fig = go.Figure()
-    valid = frame[[not is_missing(v) and not is_missing(r) and float(v) > 0 for v, r in zip(frame[n], frame[rate])]]
+    keep = [not is_missing(v) and not is_missing(r) and float(v) > 0 for v, r in zip(frame[n], frame[rate])]
+    valid = frame.loc[pd.Series(keep, index=frame.index, dtype=bool)]   # (frame[[]] would pick no columns)
     if target is not None and not is_missing(target) and len(valid):
         top = int(max(valid[n].max() * 1.1, 10))
         grid = sorted(set([1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 150, 200, 300, 400, 600,
@@ -255,7 +256,7 @@ def ratio_intervals(frame: pd.DataFrame, *, label: str, ratio: str, low: str, hi
     """One row per clinician: the ratio as a point with its 95 % interval as a bar, against a
     vertical line at 1 (as expected for their case mix). Hollow points rest on small numbers."""
     fig = go.Figure()
-    rows = frame[[not is_missing(v) for v in frame[ratio]]].sort_values(label, ascending=False)
+    rows = frame.loc[pd.Series([not is_missing(v) for v in frame[ratio]], index=frame.index, dtype=bool)]
     fig.add_vline(x=1.0, line=dict(color=OKABE_ITO["black"], width=1, dash="dash"))
     for is_small in (False, True):
         part = rows[rows[small].fillna(False).astype(bool) == is_small] if small else (rows if not is_small else rows.iloc[0:0])

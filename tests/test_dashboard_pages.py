@@ -224,6 +224,24 @@ def test_clinicians_small_numbers_are_named_under_the_funnel(tmp_path):
     assert table[table["Clinician"] == "c1"].iloc[0]["Episodes"] == "6"
 
 
+def test_clinicians_page_renders_when_every_clinician_rests_on_small_numbers(tmp_path):
+    """Two clinicians with two finished episodes each: nothing to plot, and no error."""
+    from tests.builders import S, clinic as build
+
+    rows = []
+    for c in ("c1", "c2"):
+        for i in range(2):
+            rows += [S(f"{c}p{i}", "2024-01-01", clinician_id=c, phq9=15, gad7=10),
+                     S(f"{c}p{i}", "2024-02-01", clinician_id=c, phq9=5, gad7=3, discharge_reason="planned")]
+    path = tmp_path / "tiny.duckdb"
+    build(rows, con=connect(path)).close()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WAYPOINT_DB", str(path))
+        at = run("clinicians.py")   # run() asserts no exception
+    table = next(df.value for df in at.dataframe if "Against the funnel" in df.value.columns)
+    assert sorted(table["Clinician"]) == ["c1", "c2"]
+
+
 # ---------------------------------------------------------------------------------------------
 # caseload
 # ---------------------------------------------------------------------------------------------

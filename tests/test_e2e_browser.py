@@ -122,10 +122,16 @@ def _shot(page, name: str) -> None:
     page.wait_for_timeout(200)
 
 
+def _no_exception(page) -> None:
+    errors = page.get_by_test_id("stException")
+    assert errors.count() == 0, errors.first.inner_text()
+
+
 def _open(page, title: str) -> None:
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
     _settled(page)
     page.wait_for_selector(f"h1:has-text('{title}')")
+    _no_exception(page)
 
 
 def test_upload_the_sample_export_then_open_a_patients_trajectory(server, page):
@@ -143,6 +149,7 @@ def test_upload_the_sample_export_then_open_a_patients_trajectory(server, page):
     confirm.click()
     page.get_by_role("heading", name="Clinic overview").wait_for(timeout=TIMEOUT_MS * 5)
     _settled(page)
+    _no_exception(page)
     _shot(page, "03-clinic-overview")
 
     for number, title in ((4, "Clinicians"), (5, "Attendance & engagement"), (6, "Data")):
@@ -171,4 +178,5 @@ def test_upload_the_sample_export_then_open_a_patients_trajectory(server, page):
     chart.wait_for(timeout=TIMEOUT_MS)
     assert page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot").count() >= 1
     assert "patient=" in page.url
+    _no_exception(page)
     _shot(page, "08-patient")
