@@ -240,6 +240,8 @@ def test_clinicians_page_renders_when_every_clinician_rests_on_small_numbers(tmp
         at = run("clinicians.py")   # run() asserts no exception
     table = next(df.value for df in at.dataframe if "Against the funnel" in df.value.columns)
     assert sorted(table["Clinician"]) == ["c1", "c2"]
+    assert not charts(at)                                   # no empty funnels or forest plot
+    assert any("no funnel to draw" in i.value for i in at.info)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -100,9 +100,15 @@ if comparison is not None:
                 st.caption(f"{label}: the share {what}. Clinic rate "
                            + (f"{target:.1%}" if target is not None else "—")
                            + ("; higher is better." if higher_better else "; lower is better."))
-                st.plotly_chart(charts.funnel(part[~_hidden(part)], label="clinician_id", n="denominator", rate="rate", target=target,
-                                              small="small", y_title=label, higher_is_better=higher_better),
-                                key=f"funnel-{measure}")
+                plotted = part[~_hidden(part)]
+                if (pd.to_numeric(plotted["denominator"], errors="coerce") > 0).any():
+                    st.plotly_chart(charts.funnel(plotted, label="clinician_id", n="denominator", rate="rate", target=target,
+                                                  small="small", y_title=label, higher_is_better=higher_better),
+                                    key=f"funnel-{measure}")
+                else:  # an empty funnel says nothing: say so in words
+                    st.info(f"No clinician has {FEWER.replace('fewer than', 'at least')} episodes for this measure in "
+                            "this period, so there is no funnel to draw. Choose a longer period in the sidebar.",
+                            icon=":material/visibility_off:")
                 hidden = part[_hidden(part) & (pd.to_numeric(part["denominator"], errors="coerce") > 0)]
                 if len(hidden):
                     st.caption(f":material/visibility_off: Not shown, {FEWER} episodes: "
@@ -123,9 +129,11 @@ if comparison is not None:
                    "the 95 % interval, and an interval that crosses 1 is consistent with chance.")
         mix = comparison[comparison["measure"] == "recovery"]
         if mix["oe_ratio"].notna().any():
-            st.plotly_chart(charts.ratio_intervals(mix[~_hidden(mix)], label="clinician_id", ratio="oe_ratio", low="oe_ci_low",
-                                                   high="oe_ci_high", small="small", observed="numerator",
-                                                   expected="expected"), key="case-mix")
+            drawn = mix[~_hidden(mix)]
+            if drawn["oe_ratio"].notna().any():
+                st.plotly_chart(charts.ratio_intervals(drawn, label="clinician_id", ratio="oe_ratio", low="oe_ci_low",
+                                                       high="oe_ci_high", small="small", observed="numerator",
+                                                       expected="expected"), key="case-mix")
             ui.table(_as_text_percent(suppress_comparison(mix, THRESHOLD), ()).sort_values("clinician_id")[["clinician_id", "denominator", "numerator", "expected", "oe_ratio",
                                                       "oe_ci_low", "oe_ci_high", "small"]].assign(
                 small=lambda d: ["small number" if s else "" for s in d["small"].fillna(False).astype(bool)]).rename(columns={
