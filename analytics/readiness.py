@@ -312,7 +312,10 @@ def _params(settings: Settings, th: ReadinessThresholds, as_of: date | None) -> 
 
 
 def _prepare_reference(con: duckdb.DuckDBPyConnection, settings: Settings) -> date | None:
-    as_of = prepare(con, settings)
+    # The reference (expected band, derived reliable change) is the whole clinic's, in aggregate,
+    # whatever the viewer's access scope (analytics/access.py); readiness() then re-prepares the
+    # work tables in that scope before reading any episode.
+    as_of = prepare(con, settings.with_(scope_clinician_id=None))
     _register_bands(con)
     _create(con, "readiness_rc", "reliable_change.sql", {})
     return as_of
@@ -762,6 +765,8 @@ def readiness(con: duckdb.DuckDBPyConnection, settings: Settings,
     as_of = _prepare_reference(con, settings)
     params = _params(settings, th, as_of)
     cells = _cells(con, params)
+    if settings.scope_clinician_id is not None:
+        prepare(con, settings)  # the viewer's patients only, from here on
     records = [_record(ep, cells, th) for ep in _facts(con, params)]
     return sorted(records, key=_sort_key)
 

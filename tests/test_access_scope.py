@@ -101,3 +101,23 @@ def test_a_config_file_cannot_set_a_scope(tmp_path):
     path.write_text('[settings]\nscope_clinician_id = "c9"\n')
     with pytest.raises(ValueError, match="scope_clinician_id"):
         load_settings(path)
+
+
+def test_a_clinicians_patient_is_judged_against_the_whole_clinics_expected_band():
+    """Readiness reads the expected band of the clinic (an aggregate), so a clinician sees the same
+    category and reasons for their patient as the director does."""
+    from datetime import date, timedelta
+
+    rows = []
+    for i in range(20):  # twenty finished reference episodes, all another clinician's
+        for k in range(6):
+            rows.append(S(f"r{i:02d}", date(2024, 1, 1) + timedelta(days=7 * k + i), clinician_id="c2",
+                          phq9=16 if k == 0 else i, discharge_reason="planned" if k == 5 else None))
+    rows += [S("p1", date(2025, 2, 3) + timedelta(weeks=k), clinician_id="c1", phq9=s) for k, s in enumerate([16, 15, 18])]
+    con = clinic(rows)
+    mine = readiness.readiness(con, ANNA.scoped(Settings()))
+    clinic_view = [r for r in readiness.readiness(con, DIRECTOR.scoped(Settings())) if r["patient_id"] == "p1"]
+    assert [r["patient_id"] for r in mine] == ["p1"]
+    assert mine[0]["category"] == clinic_view[0]["category"] == "not_on_track"
+    assert mine[0]["reasons"] == clinic_view[0]["reasons"]
+    assert "among the clinic's 20 finished episodes" in mine[0]["reasons"][0]
