@@ -121,7 +121,7 @@ if comparison is not None:
                                + ". Their rates can swing widely by chance.")
                 table = _shown(part)
                 ui.table(table, f"{label} by clinician", key=f"table-{measure}",
-                         column_config={c: v for c, v in PERCENT.items() if table[c].dtype != object})
+                         column_config={c: v for c, v in PERCENT.items() if pd.api.types.is_numeric_dtype(table[c])})
 
         st.subheader("Recovery adjusted for case mix")
         st.caption("Observed recoveries ÷ the recoveries expected had each patient recovered at the clinic's rate for "
@@ -162,4 +162,4 @@ if quality is not None and len(quality):
                                      "ci_low": "95 % low", "ci_high": "95 % high"}),
              "data completeness by clinician and month", key="quality", height=300,
              column_config={c: st.column_config.NumberColumn(format="percent") for c in ("Rate", "95 % low", "95 % high")
-                            if quality[{"Rate": "rate", "95 % low": "ci_low", "95 % high": "ci_high"}[c]].dtype != object})
+                            if pd.api.types.is_numeric_dtype(quality[{"Rate": "rate", "95 % low": "ci_low", "95 % high": "ci_high"}[c]])})
