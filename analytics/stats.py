@@ -70,6 +70,16 @@ def funnel_limits(p0: float, n: int, coverage: float) -> tuple[float, float]:
     return (limit(tail), limit(1.0 - tail))
 
 
+def _tail_up(p0: float, n: int, k: int) -> float:
+    """P(X >= k) for X ~ Binomial(n, p0)."""
+    return float(stats.binom.sf(k - 1, n, p0))
+
+
+def _tail_down(p0: float, n: int, k: int) -> float:
+    """P(X <= k) for X ~ Binomial(n, p0)."""
+    return float(stats.binom.cdf(k, n, p0))
+
+
 def funnel_frame(frame: pd.DataFrame, numerator: str, denominator: str, *, p0: float | None = None) -> pd.DataFrame:
     """For each row (a clinician), its rate and the 95 % and 99.8 % limits around the overall rate.
 
@@ -86,18 +96,15 @@ def funnel_frame(frame: pd.DataFrame, numerator: str, denominator: str, *, p0: f
         lo95, hi95 = funnel_limits(p0, n, 0.95)
         lo998, hi998 = funnel_limits(p0, n, 0.998)
         r = k / n if n else math.nan
-        if not n:
+        # The signal is an exact binomial tail test (is k this far out by chance less than 2.5 % /
+        # 0.1 % of the time?). The interpolated limits are for drawing the funnel; compared with
+        # them, a small clinician's top possible rate (2 of 2) would wrongly show as "above".
+        if not n or math.isnan(p0):
             signal = None
-        elif r > hi998:
-            signal = "above 99.8 %"
-        elif r > hi95:
-            signal = "above 95 %"
-        elif r < lo998:
-            signal = "below 99.8 %"
-        elif r < lo95:
-            signal = "below 95 %"
         else:
-            signal = "within"
+            up, down = _tail_up(p0, n, k), _tail_down(p0, n, k)
+            signal = ("above 99.8 %" if up < 0.001 else "above 95 %" if up < 0.025 else
+                      "below 99.8 %" if down < 0.001 else "below 95 %" if down < 0.025 else "within")
         for key, value in zip(cols, (r, p0, lo95, hi95, lo998, hi998, signal)):
             cols[key].append(value)
     for key, values in cols.items():
