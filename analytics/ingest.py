@@ -45,6 +45,9 @@ ISO_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%
 OTHER_FORMATS = ["%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%m-%d-%Y", "%Y/%m/%d", "%d/%m/%y", "%m/%d/%y"]
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 1 << 16
+# A session log has a few hundred columns at most (fields, scales, their items). Reading cost grows
+# faster than the column count (20,000 columns: half a minute), so a wider file is refused.
+MAX_COLUMNS = 5_000
 SHOW_REASONS = 5
 # Imports in one process take turns with every other write (db.WRITE_LOCK).
 _WRITE_LOCK = WRITE_LOCK
@@ -196,6 +199,10 @@ def _sniff(path: Path, encoding: str, shown: Path | None = None) -> tuple[str, l
     except (csv.Error, StopIteration):
         raise _not_csv(path, "its first line is not a row of column names") from None
     headers = [h.strip() for h in headers]
+    if len(headers) > MAX_COLUMNS:
+        raise WaypointError(f"{path.name}: the file has {len(headers):,} columns; Waypoint reads at most "
+                            f"{MAX_COLUMNS:,}. Export only the session log's columns (patient, clinician, date, "
+                            "status, scores) and try again.")
     if len(headers) < 2:
         raise _not_csv(path, f"its first line has one column only ({first[:60]!r}); expected column names "
                              "separated by commas, semicolons or tabs")
