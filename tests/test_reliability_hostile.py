@@ -166,6 +166,12 @@ def test_thousands_of_columns_import_with_the_known_ones_used_and_the_rest_liste
     assert con.execute("SELECT patient_id, score FROM measurements ORDER BY 1").fetchall() == [("p1", 5), ("p2", 6)]
 
 
+def test_a_file_wider_than_5000_columns_is_refused_before_it_is_read(con, tmp_path):
+    header = "patient_id,clinician_id,session_date,status," + ",".join(f"x{i}" for i in range(5_000))
+    data = (header + "\np1,c1,2025-01-06,attended," + ",".join("1" for _ in range(5_000)) + "\n").encode()
+    refused(con, write(tmp_path, data), "the file has 5,004 columns; Waypoint reads at most 5,000")
+
+
 def test_formulas_and_html_are_stored_as_plain_text_and_neutralised_in_the_rejects_file(con, tmp_path):
     data = ("patient_id,clinician_id,session_date,status,site\n"
             "=cmd|' /C calc'!A0,+c1,2025-01-06,attended,<script>alert(1)</script>\n"
