@@ -361,7 +361,7 @@ class SparkConnection:
         that later queries are planned against it, not its whole lineage) and register as a view.
         The rows stay on the cluster."""
         try:
-            frame = frame.localCheckpoint(eager=True)
+            frame = frame.localCheckpoint(eager=False)   # filled by the first query that reads it
         except Exception:   # a session without checkpoints (older Spark Connect)
             frame = frame.cache()
         frame.createOrReplaceTempView(name)

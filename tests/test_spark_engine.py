@@ -113,8 +113,11 @@ def test_every_sql_file_translates_to_spark():
 def spark():
     from analytics.spark import spark_session
 
-    session = spark_session("local[2]", conf={"spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false",
-                                              "spark.ui.showConsoleProgress": "false"})
+    session = spark_session("local[2]", conf={
+        "spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
+        # a short-lived test JVM: the quick JIT tier only halves the CPU the many small queries take
+        "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+    })
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
