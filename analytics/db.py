@@ -92,6 +92,7 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False) -
                 "import). Stop it, or wait for it to finish, and try again."
             ) from exc
         raise
+    con.execute("SET enable_progress_bar = false")  # no progress bar in CLI output
     if not read_only:
         migrate(con)
     return con
