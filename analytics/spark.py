@@ -370,4 +370,13 @@ class SparkConnection:
 
 def connect(source: str | os.PathLike, master: str | None = None) -> SparkConnection:
     """A connection over the backup folder ``source`` (local path or a cluster URI)."""
-    return SparkConnection(spark_session(master), source)
+    folder = str(source)
+    if "://" not in folder and not (Path(folder) / "load.sql").is_file():   # say so before starting Spark
+        raise WaypointError(f"{folder}: not a Waypoint backup folder (no load.sql). Point --source at a "
+                            "folder written by `waypoint backup DIR`.")
+    session = spark_session(master)
+    try:
+        session.sparkContext.setLogLevel("ERROR")   # classic sessions: keep Spark's chatter off the terminal
+    except Exception:  # Spark Connect has no SparkContext
+        pass
+    return SparkConnection(session, source)
