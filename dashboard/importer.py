@@ -32,7 +32,9 @@ def _uploads() -> list[tuple[str, bytes]]:
     files = st.file_uploader(
         "Session export(s) — CSV", type=["csv"], accept_multiple_files=True, key=f"uploader-{round_}",
         help="Exports from your practice-management system, one row per appointment. Several files at once "
-             "are fine (for example one per year or per site).",
+             "are fine (for example one per year or per site). Up to "
+             f"{st.get_option('server.maxUploadSize')} MB per file; for bigger exports use `waypoint ingest` "
+             "with the dashboard stopped.",
     )
     return [(f.name, f.getvalue()) for f in files or []]
 
