@@ -312,8 +312,9 @@ class SparkConnection:
         if isinstance(statement, (exp.Query,)):
             return self._collect(self.spark.sql(statement.sql(dialect="spark")))
         raise WaypointError(
-            "the Spark engine reads its source and does not change it; this needs the DuckDB engine: "
-            + statement.sql(dialect="duckdb")[:120])
+            "the Spark engine reads its source and does not change it; this needs the DuckDB engine "
+            "(e.g. episodes re-derived for a different episode_gap_days: do that on the DuckDB engine, "
+            "then make a new backup): " + statement.sql(dialect="duckdb")[:120])
 
     def _collect(self, frame):
         return frame.toArrow()
