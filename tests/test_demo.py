@@ -261,7 +261,7 @@ def test_referral_waits_resemble_the_access_standard(episodes):
 # import (runs once analytics.ingest exists)
 # ---------------------------------------------------------------------------------------------
 def test_the_clean_and_the_messy_sample_import_to_the_same_sessions():
-    ingest = pytest.importorskip("analytics.ingest")
+    from analytics import ingest
     from analytics.db import connect
 
     clean_con, messy_con = connect(":memory:"), connect(":memory:")
