@@ -57,7 +57,13 @@ def _as_text_percent(frame, columns):
     alike (rates in ``columns`` as percentages, counts as whole numbers)."""
     out = frame.copy()
     for c in out.columns:
-        if out[c].dtype != object or not any(isinstance(v, str) and v == FEWER for v in out[c]):
+        if out[c].dtype != object:
+            continue
+        if not any(isinstance(v, str) and v == FEWER for v in out[c]):
+            try:  # nothing suppressed: keep it numeric so the table formats it (as a percentage)
+                out[c] = pd.to_numeric(out[c])
+            except (TypeError, ValueError):
+                pass
             continue
         out[c] = [None if not isinstance(v, str) and ui.is_missing(v) else v if isinstance(v, str)
                   else f"{float(v):.1%}" if c in columns
