@@ -181,7 +181,9 @@ def kpis(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
         num, den = MEASURES[measure]
         return rate(row[num], row[den])
 
-    from .engagement import attendance_overall  # lazily: engagement imports the same foundation
+    # attendance_overall over the work tables just built (it would otherwise rebuild them: same
+    # settings, same as-of, so the same w_sessions)
+    from .engagement import _overall, _scope as _attendance_scope  # lazily: engagement imports the same foundation
 
     result = {
         "as_of": as_of.isoformat() if as_of else None,
@@ -203,7 +205,7 @@ def kpis(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
         "dropout": row["dropout"],
         "dropout_rate": r("dropout"),
         "phq9_pre_post_d": _effect_size(phq9["first_score"], phq9["last_score"]),
-        "attendance": attendance_overall(con, settings),
+        "attendance": _overall(con, _attendance_scope(settings, as_of)),
     }
     assert tuple(result) == KPI_KEYS
     return result
