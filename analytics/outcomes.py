@@ -223,15 +223,28 @@ _DATE_COLUMNS = ("start_date", "first_attended_date", "last_session_date", "last
                  "phq9_first_date", "phq9_last_date", "gad7_first_date", "gad7_last_date", "session_date")
 
 
+def _convert(values: Any, convert: Any) -> np.ndarray:
+    """``[None if pd.isna(v) else convert(v) for v in values]`` as an object array, converting each
+    distinct value once (a column of an episode-sized frame has few distinct values)."""
+    codes, uniques = pd.factorize(pd.Series(values) if not isinstance(values, pd.Series) else values)
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[:-1] = [None if pd.isna(v) else convert(v) for v in uniques]
+    table[-1] = None  # code -1: missing
+    return table[codes]
+
+
+def _iso_date(value: Any) -> str:
+    return pd.Timestamp(value).date().isoformat()
+
+
 def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
     """0/1 flags and scores as nullable integers, dates as datetime.date (ISO in CSV and JSON)."""
     out = frame.copy()
     for col in out.columns:
         if col in _INT_COLUMNS:
-            out[col] = pd.array([None if pd.isna(v) else int(v) for v in out[col]], dtype="Int64")
+            out[col] = pd.array(_convert(out[col], int), dtype="Int64")
         elif col in _DATE_COLUMNS:
-            out[col] = pd.Series([None if pd.isna(v) else pd.Timestamp(v).date().isoformat() for v in out[col]],
-                                 index=out.index, dtype="object")
+            out[col] = pd.Series(_convert(out[col], _iso_date), index=out.index, dtype="object")
     return out
 
 
@@ -265,6 +278,18 @@ def _jt_categories(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.Da
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
+def _lookup(values: pd.Series, ids: pd.Series) -> np.ndarray:
+    """``[values.get(i) if i in values.index else None for i in ids]`` (values indexed by unique
+    episode_id) as an object array."""
+    if not values.index.is_unique:  # never for one scale; keep the exact per-id lookup if it were
+        return np.array([values.get(i) if i in values.index else None for i in ids], dtype=object)
+    found = values.index.get_indexer(ids)
+    table = np.empty(len(values) + 1, dtype=object)
+    table[:-1] = values.to_numpy(dtype=object)
+    table[-1] = None  # -1: not found
+    return table[found]
+
+
 def episode_outcomes(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame:
     """One row per episode (`waypoint outcomes`): dates, ending, sessions, PHQ-9 and GAD-7 first/last/
     change, paired, at_caseness, recovered, reliable improvement/deterioration/recovery (0/1; empty
@@ -289,12 +314,10 @@ def episode_outcomes(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.D
                 "SELECT episode_id, first_score, last_score, scored_sessions FROM w_scale_pairs WHERE scale = ?", [scale]
             ).df().set_index("episode_id")
             for col in ("first_score", "last_score", "scored_sessions"):
-                values = [pairs[col].get(i) if i in pairs.index else None for i in ids]
                 frame[f"{scale}_{col.replace('_score', '')}"] = pd.array(
-                    [None if v is None or pd.isna(v) else int(v) for v in values], dtype="Int64")
-        frame[f"{scale}_rc"] = pd.array([part["rc"].get(i) if i in part.index else None for i in ids], dtype="Float64")
-        frame[f"{scale}_jt_category"] = pd.array(
-            [part["jt_category"].get(i) if i in part.index else None for i in ids], dtype="string")
+                    _convert(_lookup(pairs[col], ids), int), dtype="Int64")
+        frame[f"{scale}_rc"] = pd.array(_lookup(part["rc"], ids), dtype="Float64")
+        frame[f"{scale}_jt_category"] = pd.array(_lookup(part["jt_category"], ids), dtype="string")
     return frame.reset_index(drop=True)
 
 
@@ -486,10 +509,10 @@ def trajectories(con: duckdb.DuckDBPyConnection, settings: Settings, *, patient_
     })
     frame = _tidy(frame)
     for col in ("session_number", "score", "first_score", "change_from_first"):
-        frame[col] = pd.array([None if pd.isna(v) else int(v) for v in frame[col]], dtype="Int64")
-    frame["reliable"] = pd.array([None if pd.isna(v) else bool(v) for v in frame["reliable"]], dtype="boolean")
+        frame[col] = pd.array(_convert(frame[col], int), dtype="Int64")
+    frame["reliable"] = pd.array(_convert(frame["reliable"], bool), dtype="boolean")
     for col in ("severity_band", "threshold_source", "reliable_direction"):  # missing: NA (None in records)
-        frame[col] = pd.array([None if pd.isna(v) else str(v) for v in frame[col]], dtype="string")
+        frame[col] = pd.array(_convert(frame[col], str), dtype="string")
     return frame
 
 
