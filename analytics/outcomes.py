@@ -126,13 +126,21 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> date | None:
 
     Re-derives episodes first when the configured gap differs from the one they were built with.
     """
+    return _prepare(con, settings)
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, settings: Settings, *, with_outcomes: bool = True) -> date | None:
+    """:func:`prepare`; without ``w_outcomes`` when ``with_outcomes`` is False (trajectories read
+    only w_scores, w_episodes, w_scale_pairs, w_jt_reference and scale_bands; w_outcomes is read
+    only through w_outcome_scope, which _scope builds after a full prepare)."""
     episodes.ensure_episodes(con, settings)
     as_of = episodes.prepare(con, settings)
     con.register("_scale_bands_df", _bands_frame())
     con.execute("CREATE OR REPLACE TEMP TABLE scale_bands AS SELECT * FROM _scale_bands_df")
     con.unregister("_scale_bands_df")
     _build(con, "w_scale_pairs", "scale_pairs.sql")
-    _build(con, "w_outcomes", "episode_outcomes.sql")
+    if with_outcomes:
+        _build(con, "w_outcomes", "episode_outcomes.sql")
     _build(con, "w_jt_reference", "jt_reference.sql")
     return as_of
 
@@ -502,7 +510,7 @@ def trajectories(con: duckdb.DuckDBPyConnection, settings: Settings, *, patient_
     score, severity band and whether the change so far is reliable (published threshold, else Jacobson
     & Truax): see sql/outcomes/trajectories.sql. Filtered by patient, episode, and the episode's main
     clinician and site of ``settings``; not by the date range (a trajectory is shown whole)."""
-    prepare(con, settings)
+    _prepare(con, settings, with_outcomes=False)
     frame = _query(con, "trajectories.sql", {
         "patient_id": patient_id, "episode_id": episode_id,
         "clinician_id": settings.clinician_id, "site": settings.site,
