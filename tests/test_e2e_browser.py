@@ -13,7 +13,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -55,17 +57,17 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, seconds: float = 
     raise RuntimeError(f"waypoint serve did not become healthy in {seconds:.0f} s:\n{log.read_text()}")
 
 
-@pytest.fixture
-def server(tmp_path):
-    """`waypoint serve` on an empty database; yields its URL and stops it (and its children) after."""
-    port = _free_port()
-    log = tmp_path / "serve.log"
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    env.pop("WAYPOINT_CONFIG", None)
+@contextmanager
+def serving(db: Path, *, cwd: Path, env: dict[str, str], log: Path, port: int | None = None) -> Iterator[str]:
+    """Run `waypoint serve --db DB` on a free port until the block ends; yields its URL.
+
+    Stops the server and its children (the process group) afterwards, forcefully if need be."""
+    port = port or _free_port()
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [str(WAYPOINT), "serve", "--db", str(tmp_path / "clinic.duckdb"), "--port", str(port)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [str(WAYPOINT), "serve", "--db", str(db), "--port", str(port)],
+            cwd=cwd, env=dict(env, PYTHONUNBUFFERED="1"), stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -81,6 +83,15 @@ def server(tmp_path):
             except ProcessLookupError:
                 pass
             proc.wait(timeout=5)
+
+
+@pytest.fixture
+def server(tmp_path):
+    """`waypoint serve` on an empty database; yields its URL and stops it (and its children) after."""
+    env = dict(os.environ)
+    env.pop("WAYPOINT_CONFIG", None)
+    with serving(tmp_path / "clinic.duckdb", cwd=ROOT, env=env, log=tmp_path / "serve.log") as url:
+        yield url
 
 
 @pytest.fixture

@@ -8,19 +8,15 @@ Screenshots go to test-artifacts/e2e-oidc/.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from analytics.db import connect
 from tests.builders import S, clinic
-from tests.test_e2e_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, _free_port, _settled, _wait_healthy
+from tests.test_e2e_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, _free_port, _settled, serving
 
 ROOT = Path(__file__).resolve().parent.parent
-WAYPOINT = Path(sys.executable).parent / "waypoint"
 ARTIFACTS = ROOT / "test-artifacts" / "e2e-oidc"
 
 pytestmark = [
@@ -66,24 +62,9 @@ def app(tmp_path_factory, provider):
         f'client_id = "waypoint"\nclient_secret = "waypoint-secret"\n'
         f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n')
     (folder / "clinic.toml").write_text(CONFIG)
-    env = dict(os.environ, PYTHONUNBUFFERED="1", WAYPOINT_CONFIG=str(folder / "clinic.toml"), HOME=str(folder))
-    log = folder / "serve.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([str(WAYPOINT), "serve", "--db", str(db), "--port", str(port)], cwd=folder, env=env,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        _wait_healthy(url, proc, log)
-        yield url
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait(timeout=5)
+    env = dict(os.environ, WAYPOINT_CONFIG=str(folder / "clinic.toml"), HOME=str(folder))
+    with serving(db, cwd=folder, env=env, log=folder / "serve.log", port=port) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
