@@ -18,8 +18,9 @@ from datetime import date
 
 import duckdb
 
+from . import workcache
 from .db import WRITE_LOCK, scalar
-from .scales import registry_frame
+from .scales import load_registry, registry_frame
 from .settings import Settings
 from .sqlfiles import read_sql
 
@@ -52,6 +53,7 @@ def assign_episodes(con: duckdb.DuckDBPyConnection, gap_days: int = 180) -> None
     con.execute(
         "INSERT OR REPLACE INTO meta VALUES ('episode_gap_days', ?)", [str(gap_days)]
     )
+    workcache.bump(con)
 
 
 def ensure_episodes(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
@@ -95,19 +97,24 @@ def resolve_as_of(con: duckdb.DuckDBPyConnection, settings: Settings) -> date | 
 
 
 def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> date | None:
-    """Build the work tables for this connection; returns the as-of date used (None: no data)."""
-    as_of = resolve_as_of(con, settings)
-    if as_of is None:
-        as_of = date(1900, 1, 1)  # empty database: empty work tables
-    con.register("_scale_registry_df", registry_frame())
+    """Make the work tables readable on this connection; returns the as-of date used (None: no data).
+
+    Built once per data version, as-of date and settings that shape them, then kept
+    (analytics/workcache.py): a second call with the same context only points views at them.
+    """
+    found = resolve_as_of(con, settings)
+    as_of = found if found is not None else date(1900, 1, 1)  # empty database: empty work tables
+    registry = registry_frame()
+    con.register("_scale_registry_df", registry)
     con.execute("CREATE OR REPLACE TEMP TABLE scale_registry AS SELECT * FROM _scale_registry_df")
     con.unregister("_scale_registry_df")
-    con.execute("CREATE OR REPLACE TEMP TABLE w_sessions AS " + read_sql("episodes/w_sessions.sql"),
-                {"as_of": as_of, "scope_clinician_id": settings.scope_clinician_id})
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE w_episodes AS " + read_sql("episodes/w_episodes.sql"),
-        {"as_of": as_of, "lost_contact_days": settings.lost_contact_days,
-         "min_treatment_sessions": settings.min_treatment_sessions},
-    )
-    con.execute("CREATE OR REPLACE TEMP TABLE w_scores AS " + read_sql("episodes/w_scores.sql"))
-    return resolve_as_of(con, settings)
+    workcache.begin(con, "episodes", as_of, settings.scope_clinician_id, settings.episode_gap_days,
+                    settings.lost_contact_days, settings.min_treatment_sessions,
+                    repr(load_registry()))
+    workcache.table(con, "w_sessions", read_sql("episodes/w_sessions.sql"),
+                    {"as_of": as_of, "scope_clinician_id": settings.scope_clinician_id})
+    workcache.table(con, "w_episodes", read_sql("episodes/w_episodes.sql"),
+                    {"as_of": as_of, "lost_contact_days": settings.lost_contact_days,
+                     "min_treatment_sessions": settings.min_treatment_sessions})
+    workcache.table(con, "w_scores", read_sql("episodes/w_scores.sql"))
+    return found

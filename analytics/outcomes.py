@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from . import episodes
+from . import episodes, workcache
 from .reliable_change import jacobson_truax, pre_post_effect_size
 from .scales import load_registry
 from .settings import Settings
@@ -111,7 +111,7 @@ def _query(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | N
 def _build(con: duckdb.DuckDBPyConnection, table: str, name: str, params: dict[str, Any] | None = None) -> None:
     text, used = _sql(name)
     params = params or {}
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {text}", {k: params[k] for k in used})
+    workcache.table(con, table, text, {k: params[k] for k in used})
 
 
 def _bands_frame() -> pd.DataFrame:

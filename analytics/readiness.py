@@ -62,6 +62,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from . import workcache
 from .episodes import prepare
 from .errors import WaypointError
 from .scales import Scale, load_registry
@@ -319,15 +320,25 @@ def _prepare_reference(con: duckdb.DuckDBPyConnection, settings: Settings) -> da
     # work tables in that scope before reading any episode.
     as_of = prepare(con, settings.with_(scope_clinician_id=None))
     _register_bands(con)
-    _create(con, "readiness_rc", "reliable_change.sql", {})
+    workcache.table(con, "readiness_rc", read_sql("readiness/reliable_change.sql"))
     return as_of
+
+
+def _expected(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows of expected_band.sql (the whole clinic's reference, kept with the work tables)."""
+    sql = read_sql("readiness/expected_band.sql")
+    used = set(_PARAM_RE.findall(sql))
+    workcache.table(con, "readiness_expected", sql, {k: params[k] for k in used})
+    cursor = con.execute("SELECT * FROM readiness_expected ORDER BY scale, band_order, session_number")
+    columns = [c[0] for c in cursor.description]
+    return [dict(zip(columns, row)) for row in cursor.fetchall()]
 
 
 def _cells(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> dict[tuple[str, str, int], Cell]:
     return {
         (r["scale"], r["severity_band"], r["session_number"]):
             Cell(r["n_episodes"], r["p10"], r["p50"], r["p90"], r["p_upper"], r["p_lower"])
-        for r in _run(con, "expected_band.sql", params)
+        for r in _expected(con, params)
     }
 
 
@@ -876,7 +887,7 @@ def expected_band(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str
         raise WaypointError(f"unknown scale {scale!r}; known: {', '.join(registry)}")
     th = _thresholds(thresholds)
     as_of = _prepare_reference(con, settings)
-    rows = _run(con, "expected_band.sql", _params(settings, th, as_of))
+    rows = _expected(con, _params(settings, th, as_of))
     order = _scale_order()
     bands = {(s.id, b.label): (b.low, b.high) for s in registry.values() for b in s.severity}
     out = []

@@ -1,0 +1,123 @@
+"""Work tables kept between calls, so a figure does not rebuild the whole clinic each time.
+
+Every analysis reads work tables (``w_sessions``, ``w_episodes``, ``w_scores``, then the outcome
+and readiness tables) that are built from the whole clinic. They depend only on the data, the
+as-of date and a few settings, yet each public function used to rebuild them: at 100,000 sessions
+that was about half a second per call, for a clinician's caseload as much as for the clinic.
+
+Now each table is built once per *context* into ``waypoint_work``, an in-memory database attached
+to the DuckDB instance (shared by every cursor of a connection, never written to the clinic's
+file, gone when the connection closes), and each call points a temporary view of the usual name
+at it. The SQL files do not change: they read ``w_sessions`` whether it is a table or a view.
+
+- context: the data version, the as-of date and every setting that shapes the episode tables
+  (:func:`begin`, from ``episodes.prepare``). The data version is ``meta.data_version``, a fresh
+  token written by every change to the data (``episodes.assign_episodes`` ends every import, undo
+  and re-derivation of episodes), with the row counts of sessions and measurements beside it.
+- a table's key: the context, the table's name, its SQL text and its parameters (:func:`table`).
+- at most :data:`KEEP_CONTEXTS` contexts are kept; older ones are dropped once unused for
+  :data:`GRACE_SECONDS` (so a call still reading them is not cut off).
+
+Another engine (``--engine spark``) gets plain temporary tables, as before.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from typing import Any
+
+import duckdb
+
+CATALOG = "waypoint_work"
+KEEP_CONTEXTS = 3
+GRACE_SECONDS = 120.0
+_VARIABLE = "waypoint_work_context"
+# Builds take turns (reads do not): two cursors asking for the same missing table build it once.
+BUILD_LOCK = threading.RLock()
+
+
+def enabled(con: Any) -> bool:
+    return isinstance(con, duckdb.DuckDBPyConnection)
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> tuple:
+    """What changes whenever the data do: meta.data_version (written by assign_episodes) and the
+    row counts of sessions and measurements."""
+    return tuple(con.execute(
+        """SELECT (SELECT max(value) FROM meta WHERE key = 'data_version'),
+                  (SELECT count(*) FROM sessions), (SELECT count(*) FROM measurements)"""
+    ).fetchall()[0])
+
+
+def _digest(*parts: Any) -> str:
+    return hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def _attach(con: duckdb.DuckDBPyConnection) -> None:
+    # READ_WRITE: an in-memory database may not inherit a read-only clinic file's mode
+    con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {CATALOG} (READ_WRITE)")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {CATALOG}.contexts (context VARCHAR PRIMARY KEY, used DOUBLE)")
+
+
+def begin(con: Any, *parts: Any) -> None:
+    """Start a context for this cursor: the tables :func:`table` builds from here on are keyed by
+    it (with the data version). Drops contexts beyond the newest KEEP_CONTEXTS once idle."""
+    if not enabled(con):
+        return
+    context = "c" + _digest(data_version(con), *parts)
+    with BUILD_LOCK:
+        _attach(con)
+        now = time.time()
+        con.execute(f"INSERT OR REPLACE INTO {CATALOG}.contexts VALUES (?, ?)", [context, now])
+        stale = [r[0] for r in con.execute(
+            f"SELECT context FROM {CATALOG}.contexts ORDER BY used DESC OFFSET {KEEP_CONTEXTS}").fetchall()]
+        old = [c for c in stale if _idle(con, c, now)]
+        for c in old:
+            _drop_context(con, c)
+    con.execute(f"SET VARIABLE {_VARIABLE} = ?", [context])
+
+
+def _idle(con: duckdb.DuckDBPyConnection, context: str, now: float) -> bool:
+    used = con.execute(f"SELECT used FROM {CATALOG}.contexts WHERE context = ?", [context]).fetchall()
+    return not used or now - used[0][0] > GRACE_SECONDS
+
+
+def _drop_context(con: duckdb.DuckDBPyConnection, context: str) -> None:
+    for (name,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND starts_with(table_name, ?)",
+        [CATALOG, context + "_"],
+    ).fetchall():
+        con.execute(f'DROP TABLE IF EXISTS {CATALOG}."{name}"')
+    con.execute(f"DELETE FROM {CATALOG}.contexts WHERE context = ?", [context])
+
+
+def _context(con: duckdb.DuckDBPyConnection) -> str | None:
+    rows = con.execute(f"SELECT getvariable('{_VARIABLE}')").fetchall()
+    return rows[0][0] if rows else None
+
+
+def table(con: Any, name: str, sql: str, params: dict[str, Any] | None = None) -> None:
+    """Make ``name`` (a work table of the SQL ``sql`` with ``params``) readable on this cursor:
+    a view of the kept table when this context already built it, else build it once and keep it."""
+    params = params or {}
+    context = _context(con) if enabled(con) else None
+    if context is None:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", params)
+        return
+    kept = f"{context}_{name}_{_digest(sql, sorted(params.items()))}"
+    with BUILD_LOCK:
+        exists = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = ?",
+            [CATALOG, kept]).fetchall()[0][0]
+        if not exists:
+            con.execute(f'CREATE TABLE {CATALOG}."{kept}" AS {sql}', params)
+    con.execute(f'CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {CATALOG}."{kept}"')
+
+
+def bump(con: duckdb.DuckDBPyConnection) -> None:
+    """Record that the data changed (inside the caller's transaction): kept work tables of the
+    previous version are no longer used."""
+    import uuid
+
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('data_version', ?)", [uuid.uuid4().hex])
