@@ -7,7 +7,8 @@
 -- Read from measurements rather than w_scores on purpose: a risk answer counts even when it was
 -- not given at an attended session.
 -- flagged = 1 when the item score is at least the registry's risk threshold.
--- Input: readiness_active (active_episodes.sql).
+-- Input: readiness_active (active_episodes.sql); only its patients' measurements are read, so a
+-- caseload costs what the caseload holds, not what the clinic holds.
 WITH recorded AS (
     SELECT m.patient_id, m.scale, m.measure_date, i.score AS item_score,
            CAST(r.risk_item AS INTEGER) AS risk_item, r.risk_threshold
@@ -16,6 +17,7 @@ WITH recorded AS (
     JOIN item_scores i ON i.measurement_key = m.measurement_key AND i.item = CAST(r.risk_item AS INTEGER)
     WHERE r.risk_item IS NOT NULL
       AND m.measure_date <= $as_of
+      AND m.patient_id IN (SELECT patient_id FROM readiness_active)
 ),
 latest AS (
     SELECT patient_id, scale, max(measure_date) AS measure_date
