@@ -68,6 +68,9 @@ def test_the_benchmark_runs_at_1e4_and_pandas_agrees(tmp_path, capsys):
     assert steps["import"]["rows"] == steps["floor"]["rows"] == steps["import"]["new_rows"]
     assert steps["import"]["rejected"] == 0
     assert set(steps["analytics"]["parts"]) == {"kpis", "episode_outcomes", "attendance_report", "readiness"}
+    assert set(steps["analytics"]["warm_parts"]) == set(steps["analytics"]["parts"])
+    assert steps["analytics"]["subset_warm_seconds"] > 0
+    assert result["clinicians"] == run.clinicians_for(10_000) == 8
     assert steps["pandas"]["identical"] is True, steps["pandas"]["differences"]
     assert steps["patient"]["repeat"] == 2 and steps["patient"]["p95_ms"] >= steps["patient"]["p50_ms"]
     for name in ("generate", "floor", "import", "analytics", "pandas", "patient"):
@@ -75,3 +78,8 @@ def test_the_benchmark_runs_at_1e4_and_pandas_agrees(tmp_path, capsys):
     assert result["machine"]["nproc"] >= 1
     assert "1e4 sessions" in capsys.readouterr().out
     assert (tmp_path / "results" / "summary.md").read_text().startswith("Machine:")
+
+
+@pytest.mark.parametrize("size, clinicians", [(10_000, 8), (100_000, 50), (1_000_000, 500), (10_000_000, 5_000)])
+def test_the_benchmark_clinic_grows_by_clinicians_not_by_caseload(size, clinicians):
+    assert run.clinicians_for(size) == clinicians
