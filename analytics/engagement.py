@@ -376,10 +376,13 @@ def retention_curve(con: duckdb.DuckDBPyConnection, settings: Settings, by: str 
     return _retention_curve(con, _prepared(con, settings), by)
 
 
-def _retention_curve(con: duckdb.DuckDBPyConnection, params: dict[str, Any], by: str | None) -> pd.DataFrame:
+def _retention_curve(con: duckdb.DuckDBPyConnection, params: dict[str, Any], by: str | None,
+                     episodes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``episodes``: the rows of retention.sql when the caller already has them."""
     if by is not None and by not in RETENTION_GROUPS:
         raise WaypointError(f"retention cannot be grouped by {by!r}; choose clinician_id or intake_severity")
-    episodes = _retention_episodes(con, params)
+    if episodes is None:
+        episodes = _retention_episodes(con, params)
     if by is None:
         groups = [("all", episodes)]
     elif RETENTION_GROUPS[by] == "clinician_id":
@@ -505,7 +508,8 @@ def attendance_report(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
     params = _scope(settings, as_of)
     attendance = _attendance_by(con, params, "clinician_id")
     ends = _endings(con, params)
-    retention = _retention_curve(con, params, None)
+    kept = _retention_episodes(con, params)          # one query for the three curves
+    retention = _retention_curve(con, params, None, kept)
     intervals = _query(con, "intervals.sql", params)
     report: dict[str, Any] = {
         "as_of": as_of,
@@ -522,8 +526,8 @@ def attendance_report(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
         "access": _access_waits(con, params),
         "endings": _endings_overall(ends),
         "dropout_funnel": records(_dropout_by_clinician(con, params, settings.small_number)),
-        "retention_by_clinician": records(_retention_curve(con, params, "clinician_id")),
-        "retention_by_intake_severity": records(_retention_curve(con, params, "intake_severity")),
+        "retention_by_clinician": records(_retention_curve(con, params, "clinician_id", kept)),
+        "retention_by_intake_severity": records(_retention_curve(con, params, "intake_severity", kept)),
         "capacity": records(_capacity(con, params)),
         "sessions_delivered": records(_query(con, "sessions_delivered.sql", params)),
     })

@@ -53,31 +53,31 @@ def funnel_limits(p0: float, n: int, coverage: float) -> tuple[float, float]:
     comparing institutional performance", Statistics in Medicine 24:1185-1202, Appendix A.1.
     coverage 0.95 gives the ~2 SD limits, 0.998 the ~3 SD limits.
     """
-    if n <= 0 or math.isnan(p0):
-        return (math.nan, math.nan)
-    if p0 <= 0.0 or p0 >= 1.0:
-        return (p0, p0)
-    dist = stats.binom(n, p0)
+    low, high = funnel_limits_many(p0, np.asarray([n]), coverage)
+    return (float(low[0]), float(high[0]))
 
-    def limit(prob: float) -> float:
-        r = dist.ppf(prob)
-        below = dist.cdf(r - 1) if r > 0 else 0.0
-        step = dist.cdf(r) - below
-        alpha = (dist.cdf(r) - prob) / step if step > 0 else 0.0
-        return float(np.clip((r - alpha) / n, 0.0, 1.0))
+
+def funnel_limits_many(p0: float, ns: np.ndarray, coverage: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`funnel_limits` for many n at once (one scipy call per quantity, not per n)."""
+    ns = np.asarray(ns, dtype=float)
+    nan = np.full(ns.shape, math.nan)
+    if math.isnan(p0):
+        return nan, nan.copy()
+    if p0 <= 0.0 or p0 >= 1.0:
+        same = np.where(ns > 0, p0, math.nan)
+        return same, same.copy()
+    safe = np.where(ns > 0, ns, 1.0)
+
+    def limit(prob: float) -> np.ndarray:
+        r = stats.binom.ppf(prob, safe, p0)
+        at = stats.binom.cdf(r, safe, p0)
+        below = np.where(r > 0, stats.binom.cdf(r - 1, safe, p0), 0.0)
+        step = at - below
+        alpha = np.divide(at - prob, step, out=np.zeros_like(step), where=step > 0)
+        return np.where(ns > 0, np.clip((r - alpha) / safe, 0.0, 1.0), math.nan)
 
     tail = (1.0 - coverage) / 2.0
-    return (limit(tail), limit(1.0 - tail))
-
-
-def _tail_up(p0: float, n: int, k: int) -> float:
-    """P(X >= k) for X ~ Binomial(n, p0)."""
-    return float(stats.binom.sf(k - 1, n, p0))
-
-
-def _tail_down(p0: float, n: int, k: int) -> float:
-    """P(X <= k) for X ~ Binomial(n, p0)."""
-    return float(stats.binom.cdf(k, n, p0))
+    return limit(tail), limit(1.0 - tail)
 
 
 def funnel_frame(frame: pd.DataFrame, numerator: str, denominator: str, *, p0: float | None = None) -> pd.DataFrame:
@@ -90,23 +90,27 @@ def funnel_frame(frame: pd.DataFrame, numerator: str, denominator: str, *, p0: f
     total_n = out[denominator].fillna(0).sum()
     if p0 is None:
         p0 = float(out[numerator].fillna(0).sum() / total_n) if total_n else math.nan
-    cols = {k: [] for k in ("rate", "target", "lower95", "upper95", "lower998", "upper998", "signal")}
-    for k, n in zip(out[numerator].fillna(0), out[denominator].fillna(0)):
-        k, n = int(k), int(n)
-        lo95, hi95 = funnel_limits(p0, n, 0.95)
-        lo998, hi998 = funnel_limits(p0, n, 0.998)
-        r = k / n if n else math.nan
-        # The signal is an exact binomial tail test (is k this far out by chance less than 2.5 % /
-        # 0.1 % of the time?). The interpolated limits are for drawing the funnel; compared with
-        # them, a small clinician's top possible rate (2 of 2) would wrongly show as "above".
+    ks = out[numerator].fillna(0).astype(int).to_numpy()
+    ns = out[denominator].fillna(0).astype(int).to_numpy()
+    lo95, hi95 = funnel_limits_many(p0, ns, 0.95)
+    lo998, hi998 = funnel_limits_many(p0, ns, 0.998)
+    # The signal is an exact binomial tail test (is k this far out by chance less than 2.5 % /
+    # 0.1 % of the time?). The interpolated limits are for drawing the funnel; compared with
+    # them, a small clinician's top possible rate (2 of 2) would wrongly show as "above".
+    if math.isnan(p0):
+        up = down = np.full(ns.shape, math.nan)
+    else:
+        up, down = stats.binom.sf(ks - 1, ns, p0), stats.binom.cdf(ks, ns, p0)
+    signals = []
+    for n, u, d in zip(ns, up, down):
         if not n or math.isnan(p0):
-            signal = None
+            signals.append(None)
         else:
-            up, down = _tail_up(p0, n, k), _tail_down(p0, n, k)
-            signal = ("above 99.8 %" if up < 0.001 else "above 95 %" if up < 0.025 else
-                      "below 99.8 %" if down < 0.001 else "below 95 %" if down < 0.025 else "within")
-        for key, value in zip(cols, (r, p0, lo95, hi95, lo998, hi998, signal)):
-            cols[key].append(value)
-    for key, values in cols.items():
-        out[key] = values
+            signals.append("above 99.8 %" if u < 0.001 else "above 95 %" if u < 0.025 else
+                           "below 99.8 %" if d < 0.001 else "below 95 %" if d < 0.025 else "within")
+    out["rate"] = [k / n if n else math.nan for k, n in zip(ks, ns)]
+    out["target"] = p0
+    for key, values in (("lower95", lo95), ("upper95", hi95), ("lower998", lo998), ("upper998", hi998)):
+        out[key] = [float(v) for v in values]
+    out["signal"] = signals
     return out
