@@ -52,6 +52,7 @@ import math
 import os
 import re
 import tomllib
+from collections import Counter
 from dataclasses import dataclass, fields, replace
 from datetime import date
 from pathlib import Path
@@ -192,8 +193,8 @@ def _thresholds(thresholds: ReadinessThresholds | None) -> ReadinessThresholds:
 # ---------------------------------------------------------------------------------------------
 # the facts, from SQL
 # ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Point:
+class Point(NamedTuple):
+    """One score in a series (a named tuple: readiness builds one per score in the clinic)."""
     session_date: date
     session_number: int
     score: int
@@ -625,9 +626,9 @@ def _norm_ppf(q: float) -> float:
     return stats.norm.ppf(q)
 
 
-def _repeat_term(values: np.ndarray) -> int:
-    _, counts = np.unique(values, return_counts=True)
-    return sum(int(k) * (int(k) - 1) * (2 * int(k) + 5) for k in counts if k > 1)
+def _repeat_term(values: list) -> int:
+    # tied values: sum of k(k-1)(2k+5) over groups of k equal values (a Counter: these lists are short)
+    return sum(k * (k - 1) * (2 * k + 5) for k in Counter(values).values() if k > 1)
 
 
 def _theil_slopes(y: list, x: list, alpha: float) -> tuple[float, float, float]:
@@ -647,13 +648,14 @@ def _theil_slopes(y: list, x: list, alpha: float) -> tuple[float, float, float]:
         result = stats.theilslopes(y, x, alpha=alpha)
         return float(result.slope), float(result.low_slope), float(result.high_slope)
     slopes.sort()
-    medslope = np.median(slopes)
+    half = slopes.size // 2                                   # np.median of the sorted slopes
+    medslope = slopes[half] if slopes.size % 2 else (slopes[half - 1] + slopes[half]) / 2.0
     if alpha > 0.5:
         alpha = 1. - alpha
     z = _norm_ppf(alpha / 2.)
     nt = len(slopes)
     ny = len(yv)
-    sigsq = 1/18. * (ny * (ny-1) * (2*ny+5) - _repeat_term(xv) - _repeat_term(yv))
+    sigsq = 1/18. * (ny * (ny-1) * (2*ny+5) - _repeat_term(list(x)) - _repeat_term(list(y)))
     try:
         sigma = np.sqrt(sigsq)
         ru = min(int(np.round((nt - z*sigma)/2.)), len(slopes)-1)
