@@ -115,6 +115,8 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> date | None:
                     {"as_of": as_of, "scope_clinician_id": settings.scope_clinician_id})
     workcache.table(con, "w_episodes", read_sql("episodes/w_episodes.sql"),
                     {"as_of": as_of, "lost_contact_days": settings.lost_contact_days,
-                     "min_treatment_sessions": settings.min_treatment_sessions})
-    workcache.table(con, "w_scores", read_sql("episodes/w_scores.sql"))
+                     "min_treatment_sessions": settings.min_treatment_sessions},
+                    cluster_by="clinician_id, episode_id")               # a caseload's episodes
+    workcache.table(con, "w_scores", read_sql("episodes/w_scores.sql"),
+                    cluster_by="patient_id, episode_id, session_number")  # one patient's scores
     return found

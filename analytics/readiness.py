@@ -275,24 +275,6 @@ class EpisodeFacts:
     risks: tuple[RiskFacts, ...]
 
 
-def _run(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """Run ``sql/readiness/<name>`` with the named parameters it uses; rows as dicts (fully fetched)."""
-    sql = read_sql(f"readiness/{name}")
-    used = set(_PARAM_RE.findall(sql))
-    missing = used - set(params)
-    if missing:
-        raise KeyError(f"readiness/{name} needs parameter(s) {', '.join(sorted(missing))}")
-    cursor = con.execute(sql, {k: params[k] for k in used})
-    columns = [c[0] for c in cursor.description]
-    return [dict(zip(columns, row)) for row in cursor.fetchall()]
-
-
-def _create(con: duckdb.DuckDBPyConnection, table: str, name: str, params: dict[str, Any]) -> None:
-    sql = read_sql(f"readiness/{name}")
-    used = set(_PARAM_RE.findall(sql))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}", {k: params[k] for k in used})
-
-
 def _register_bands(con: duckdb.DuckDBPyConnection) -> None:
     """The registry's severity bands as the temp table readiness_bands."""
     con.execute("CREATE OR REPLACE TEMP TABLE readiness_bands "
@@ -347,27 +329,56 @@ def _scale_order() -> dict[str, int]:
     return {sid: i for i, sid in enumerate(load_registry())}
 
 
+def _kept(con: duckdb.DuckDBPyConnection, table: str, name: str, params: dict[str, Any],
+          cluster_by: str | None = None) -> None:
+    sql = read_sql(f"readiness/{name}")
+    used = set(_PARAM_RE.findall(sql))
+    workcache.table(con, table, sql, {k: params[k] for k in used}, cluster_by=cluster_by)
+
+
+def _in_scope(con: duckdb.DuckDBPyConnection, table: str, params: dict[str, Any], order: str) -> list[dict[str, Any]]:
+    """Rows of a kept whole-clinic facts table for the episodes in scope (readiness_scope)."""
+    cursor = con.execute(
+        f"SELECT x.* FROM {table} x WHERE x.episode_id IN (SELECT episode_id FROM readiness_scope) ORDER BY {order}")
+    columns = [c[0] for c in cursor.description]
+    return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+
 def _facts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[EpisodeFacts]:
-    _create(con, "readiness_active", "active_episodes.sql", params)
-    _create(con, "readiness_scores", "episode_scores.sql", params)
+    # The facts of every active episode in the clinic are kept with the work tables (built once per
+    # data version and settings, stored in clinician order); a caseload then reads only its own
+    # clinician's rows, whatever the size of the clinic.
+    everyone = {**params, "clinician_id": None, "site": None}
+    _kept(con, "readiness_active", "active_episodes.sql", everyone, cluster_by="clinician_id, episode_id")
+    _kept(con, "readiness_scores", "episode_scores.sql", everyone, cluster_by="clinician_id, episode_id, scale, seq")
+    _kept(con, "readiness_status", "scale_status.sql", everyone)
+    _kept(con, "readiness_risk", "risk_items.sql", everyone)
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE readiness_scope AS
+           SELECT episode_id FROM readiness_active
+           WHERE ($clinician_id IS NULL OR clinician_id = $clinician_id) AND ($site IS NULL OR site = $site)""",
+        {"clinician_id": params["clinician_id"], "site": params["site"]})
     series: dict[tuple[str, str], list[Point]] = {}
-    for r in con.execute("SELECT episode_id, scale, session_date, session_number, score "
-                         "FROM readiness_scores ORDER BY episode_id, scale, seq").fetchall():
+    for r in con.execute(
+        """SELECT episode_id, scale, session_date, session_number, score FROM readiness_scores
+           WHERE ($clinician_id IS NULL OR clinician_id = $clinician_id)
+             AND episode_id IN (SELECT episode_id FROM readiness_scope)
+           ORDER BY episode_id, scale, seq""", {"clinician_id": params["clinician_id"]}).fetchall():
         series.setdefault((r[0], r[1]), []).append(Point(r[2], int(r[3]), int(r[4])))
     wanted = {f.name for f in fields(ScaleFacts)} - {"series"}
     order = _scale_order()
     scales: dict[str, list[ScaleFacts]] = {}
-    for r in _run(con, "scale_status.sql", params):
+    for r in _in_scope(con, "readiness_status", params, "x.episode_id, x.scale"):
         values = {k: r[k] for k in wanted}
         values["series"] = tuple(series[(r["episode_id"], r["scale"])])
         scales.setdefault(r["episode_id"], []).append(ScaleFacts(**values))
     risks: dict[str, list[RiskFacts]] = {}
-    for r in _run(con, "risk_items.sql", params):
+    for r in _in_scope(con, "readiness_risk", params, "x.episode_id, x.scale"):
         risks.setdefault(r["episode_id"], []).append(RiskFacts(
             r["scale"], r["measure_date"], int(r["risk_item"]), int(r["risk_threshold"]),
             int(r["item_score"]), int(r["flagged"])))
     episodes = []
-    for r in _run(con, "active_episodes.sql", params):
+    for r in _in_scope(con, "readiness_active", params, "x.episode_id"):
         eid = r["episode_id"]
         episodes.append(EpisodeFacts(
             eid, r["patient_id"], r["clinician_id"], r["last_session"], int(r["attended_sessions"] or 0),

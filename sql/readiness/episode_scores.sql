@@ -3,7 +3,8 @@
 -- SRS alliance measure is not one). Scores are those at attended sessions (w_scores).
 -- seq: 1 = the first score of that scale in the episode; from_end: 1 = the latest;
 -- n_scored: scored sessions of that scale (attended sessions with a score of it).
-SELECT a.episode_id, w.scale, w.session_number, w.session_date, w.score,
+-- clinician_id: the episode's main clinician (for picking out one caseload).
+SELECT a.episode_id, a.clinician_id, w.scale, w.session_number, w.session_date, w.score,
        row_number() OVER (PARTITION BY w.episode_id, w.scale
                           ORDER BY w.session_number, w.measurement_key) AS seq,
        row_number() OVER (PARTITION BY w.episode_id, w.scale
