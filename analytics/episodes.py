@@ -82,18 +82,18 @@ def ensure_episodes(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
             raise
 
 
-def resolve_as_of(con: duckdb.DuckDBPyConnection, settings: Settings) -> date | None:
+def resolve_as_of(con: duckdb.DuckDBPyConnection, settings: Settings, version: tuple | None = None) -> date | None:
     """The as-of date: settings.as_of, else the latest date of a session that took place
     (attended, no-show or late cancel), else the latest session date of any status.
-    Never the clock: the same data always give the same figures."""
+    Never the clock: the same data always give the same figures. Worked out once per data
+    version (workcache.remembered): it reads every session."""
     if settings.as_of is not None:
         return settings.as_of
-    return scalar(
-        con,
+    return workcache.remembered(
+        con, "as_of",
         """SELECT coalesce(max(CASE WHEN status IN ('attended', 'no_show', 'late_cancel') THEN session_date END),
-                           max(session_date))
-           FROM sessions""",
-    )
+                          max(session_date))
+           FROM sessions""", version)
 
 
 def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> date | None:
@@ -102,7 +102,8 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> date | None:
     Built once per data version, as-of date and settings that shape them, then kept
     (analytics/workcache.py): a second call with the same context only points views at them.
     """
-    found = resolve_as_of(con, settings)
+    version = workcache.data_version(con) if workcache.enabled(con) else None
+    found = resolve_as_of(con, settings, version)
     as_of = found if found is not None else date(1900, 1, 1)  # empty database: empty work tables
     registry = registry_frame()
     con.register("_scale_registry_df", registry)
@@ -110,13 +111,13 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> date | None:
     con.unregister("_scale_registry_df")
     workcache.begin(con, "episodes", as_of, settings.scope_clinician_id, settings.episode_gap_days,
                     settings.lost_contact_days, settings.min_treatment_sessions,
-                    repr(load_registry()))
+                    repr(load_registry()), version=version)
     workcache.table(con, "w_sessions", read_sql("episodes/w_sessions.sql"),
                     {"as_of": as_of, "scope_clinician_id": settings.scope_clinician_id})
     workcache.table(con, "w_episodes", read_sql("episodes/w_episodes.sql"),
                     {"as_of": as_of, "lost_contact_days": settings.lost_contact_days,
                      "min_treatment_sessions": settings.min_treatment_sessions},
-                    cluster_by="clinician_id, episode_id")               # a caseload's episodes
+                    cluster_by="patient_id, episode_id")                 # one patient's episodes
     workcache.table(con, "w_scores", read_sql("episodes/w_scores.sql"),
                     cluster_by="patient_id, episode_id, session_number")  # one patient's scores
     return found

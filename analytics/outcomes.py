@@ -108,10 +108,11 @@ def _query(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | N
     return con.execute(text, {k: params[k] for k in used}).df()
 
 
-def _build(con: duckdb.DuckDBPyConnection, table: str, name: str, params: dict[str, Any] | None = None) -> None:
+def _build(con: duckdb.DuckDBPyConnection, table: str, name: str, params: dict[str, Any] | None = None,
+           cluster_by: str | None = None) -> None:
     text, used = _sql(name)
     params = params or {}
-    workcache.table(con, table, text, {k: params[k] for k in used})
+    workcache.table(con, table, text, {k: params[k] for k in used}, cluster_by=cluster_by)
 
 
 def _bands_frame() -> pd.DataFrame:
@@ -138,7 +139,7 @@ def _prepare(con: duckdb.DuckDBPyConnection, settings: Settings, *, with_outcome
     con.register("_scale_bands_df", _bands_frame())
     con.execute("CREATE OR REPLACE TEMP TABLE scale_bands AS SELECT * FROM _scale_bands_df")
     con.unregister("_scale_bands_df")
-    _build(con, "w_scale_pairs", "scale_pairs.sql")
+    _build(con, "w_scale_pairs", "scale_pairs.sql", cluster_by="episode_id, scale")  # a patient's episodes
     if with_outcomes:
         _build(con, "w_outcomes", "episode_outcomes.sql")
     _build(con, "w_jt_reference", "jt_reference.sql")

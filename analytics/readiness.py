@@ -339,7 +339,10 @@ def _kept(con: duckdb.DuckDBPyConnection, table: str, name: str, params: dict[st
 def _in_scope(con: duckdb.DuckDBPyConnection, table: str, params: dict[str, Any], order: str) -> list[dict[str, Any]]:
     """Rows of a kept whole-clinic facts table for the episodes in scope (readiness_scope)."""
     cursor = con.execute(
-        f"SELECT x.* FROM {table} x WHERE x.episode_id IN (SELECT episode_id FROM readiness_scope) ORDER BY {order}")
+        f"""SELECT x.* FROM {table} x
+            WHERE ($clinician_id IS NULL OR x.clinician_id = $clinician_id)
+              AND x.episode_id IN (SELECT episode_id FROM readiness_scope)
+            ORDER BY {order}""", {"clinician_id": params["clinician_id"]})
     columns = [c[0] for c in cursor.description]
     return [dict(zip(columns, row)) for row in cursor.fetchall()]
 
@@ -351,8 +354,8 @@ def _facts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[Episo
     everyone = {**params, "clinician_id": None, "site": None}
     _kept(con, "readiness_active", "active_episodes.sql", everyone, cluster_by="clinician_id, episode_id")
     _kept(con, "readiness_scores", "episode_scores.sql", everyone, cluster_by="clinician_id, episode_id, scale, seq")
-    _kept(con, "readiness_status", "scale_status.sql", everyone)
-    _kept(con, "readiness_risk", "risk_items.sql", everyone)
+    _kept(con, "readiness_status", "scale_status.sql", everyone, cluster_by="clinician_id, episode_id, scale")
+    _kept(con, "readiness_risk", "risk_items.sql", everyone, cluster_by="clinician_id, episode_id, scale")
     con.execute(
         """CREATE OR REPLACE TEMP TABLE readiness_scope AS
            SELECT episode_id FROM readiness_active

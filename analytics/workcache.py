@@ -60,12 +60,30 @@ def _attach(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE TABLE IF NOT EXISTS {CATALOG}.contexts (context VARCHAR PRIMARY KEY, used DOUBLE)")
 
 
-def begin(con: Any, *parts: Any) -> None:
+def remembered(con: Any, name: str, sql: str, version: tuple | None = None) -> Any:
+    """The first value of ``sql`` (a query of the clinic's tables), worked out once per data
+    version and kept (e.g. the default as-of date: a scan of every session)."""
+    if not enabled(con):
+        rows = con.execute(sql).fetchall()
+        return rows[0][0] if rows else None
+    version = version if version is not None else data_version(con)
+    kept = f'{CATALOG}."v{_digest(version, sql)}_{name}"'
+    try:
+        return con.execute(f"SELECT * FROM {kept}").fetchall()[0][0]
+    except duckdb.CatalogException:
+        pass
+    with BUILD_LOCK:
+        _attach(con)
+        con.execute(f"CREATE TABLE IF NOT EXISTS {kept} AS SELECT ({sql}) AS value")
+    return con.execute(f"SELECT * FROM {kept}").fetchall()[0][0]
+
+
+def begin(con: Any, *parts: Any, version: tuple | None = None) -> None:
     """Start a context for this cursor: the tables :func:`table` builds from here on are keyed by
     it (with the data version). Drops contexts beyond the newest KEEP_CONTEXTS once idle."""
     if not enabled(con):
         return
-    context = "c" + _digest(data_version(con), *parts)
+    context = "c" + _digest(version if version is not None else data_version(con), *parts)
     with BUILD_LOCK:
         _attach(con)
         now = time.time()
@@ -113,13 +131,15 @@ def table(con: Any, name: str, sql: str, params: dict[str, Any] | None = None, *
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", params)
         return
     kept = f"{context}_{name}_{_digest(sql, sorted(params.items()))}"
+    view = f'CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {CATALOG}."{kept}"'
+    try:
+        con.execute(view)                    # kept already: the usual case, one statement
+        return
+    except duckdb.CatalogException:
+        pass
     with BUILD_LOCK:
-        exists = con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = ?",
-            [CATALOG, kept]).fetchall()[0][0]
-        if not exists:
-            con.execute(f'CREATE TABLE {CATALOG}."{kept}" AS {sql}', params)
-    con.execute(f'CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {CATALOG}."{kept}"')
+        con.execute(f'CREATE TABLE IF NOT EXISTS {CATALOG}."{kept}" AS {sql}', params)
+    con.execute(view)
 
 
 def bump(con: duckdb.DuckDBPyConnection) -> None:

@@ -38,6 +38,7 @@ FROM (
     LEFT JOIN w_jt_reference j ON j.scale = s.scale
     LEFT JOIN scale_bands b ON b.scale = s.scale AND s.score BETWEEN b.low AND b.high
     WHERE ($patient_id IS NULL OR s.patient_id = $patient_id)
+      AND ($patient_id IS NULL OR e.patient_id = $patient_id)   -- (the same rows: lets w_episodes be read for one patient)
       AND ($episode_id IS NULL OR s.episode_id = $episode_id)
       AND ($clinician_id IS NULL OR e.clinician_id = $clinician_id)
       AND ($site IS NULL OR e.site = $site)

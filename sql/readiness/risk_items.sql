@@ -6,7 +6,8 @@
 -- item recorded, across all the patient's episodes; several on that date: the highest item score.
 -- Read from measurements rather than w_scores on purpose: a risk answer counts even when it was
 -- not given at an attended session.
--- flagged = 1 when the item score is at least the registry's risk threshold.
+-- flagged = 1 when the item score is at least the registry's risk threshold. clinician_id: the
+-- episode's main clinician (for picking out one caseload).
 -- Input: readiness_active (active_episodes.sql); only its patients' measurements are read, so a
 -- caseload costs what the caseload holds, not what the clinic holds.
 WITH recorded AS (
@@ -24,7 +25,7 @@ latest AS (
     FROM recorded
     GROUP BY patient_id, scale
 )
-SELECT a.episode_id, x.scale, x.measure_date,
+SELECT a.episode_id, a.clinician_id, x.scale, x.measure_date,
        max(x.risk_item)      AS risk_item,
        max(x.risk_threshold) AS risk_threshold,
        max(x.item_score)     AS item_score,
@@ -32,5 +33,5 @@ SELECT a.episode_id, x.scale, x.measure_date,
 FROM readiness_active a
 JOIN latest l ON l.patient_id = a.patient_id
 JOIN recorded x ON x.patient_id = l.patient_id AND x.scale = l.scale AND x.measure_date = l.measure_date
-GROUP BY a.episode_id, x.scale, x.measure_date
+GROUP BY a.episode_id, a.clinician_id, x.scale, x.measure_date
 ORDER BY a.episode_id, x.scale

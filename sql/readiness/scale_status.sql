@@ -1,6 +1,7 @@
 -- Per active episode and outcome scale: the facts the readiness rules test (readiness issue).
 -- Inputs: readiness_scores (episode_scores.sql), readiness_rc (reliable_change.sql),
 -- readiness_bands (the registry's severity bands: scale, band_order, low, high, label).
+-- clinician_id: the episode's main clinician (for picking out one caseload).
 --   at caseness       on the clinical side of the cutoff; a score exactly at it counts when the
 --                     registry's caseness_at_cutoff is true (PHQ-9 >= 10, GAD-7 >= 8; ORS < 25)
 --   improvement       change first -> latest in the healthy direction (positive = better)
@@ -25,7 +26,7 @@ WITH scored AS (
     JOIN scale_registry r ON r.scale = s.scale
 ),
 per_scale AS (
-    SELECT episode_id, scale,
+    SELECT episode_id, clinician_id, scale,
            max(n_scored)                                                        AS n_scored,
            max(CASE WHEN seq = 1 THEN score END)                                AS first_score,
            max(CASE WHEN seq = 1 THEN session_date END)                         AS first_date,
@@ -45,7 +46,7 @@ per_scale AS (
            max(CASE WHEN from_end <= $stuck_scores THEN score END)
              - min(CASE WHEN from_end <= $stuck_scores THEN score END)          AS still_range
     FROM scored
-    GROUP BY episode_id, scale
+    GROUP BY episode_id, clinician_id, scale
 ),
 changed AS (
     SELECT p.*, r.name, r.higher_is_worse, r.cutoff, r.caseness_at_cutoff, r.min_score, r.max_score,
