@@ -4,14 +4,16 @@
     python -m benchmarks --sizes 1e5,1e6       # several sizes; 1e7 is opt-in
     python benchmarks/run.py --sizes 1e4 --skip-overview
 
-For each size: a demo clinic's CSV export (cached under benchmarks/cache/), then each step in its
-own subprocess so that its peak resident memory (ru_maxrss of that process) is its own:
+For each size: a demo clinic's CSV export (cached under benchmarks/cache/; one clinician per
+2,000 sessions), then each step in its own subprocess so that its peak resident memory
+(ru_maxrss of that process) is its own:
 
 - floor       DuckDB read_csv of the file into a plain table (a fresh database file)
 - import      analytics.ingest.ingest_files of the same file into a fresh Waypoint database
               (what `waypoint ingest` runs); the database is kept as the clinic for later steps
 - analytics   outcomes.kpis, outcomes.episode_outcomes, engagement.attendance_report,
-              readiness.readiness (the full set), and the subset pandas reproduces
+              readiness.readiness (the full set), and the subset pandas reproduces; each cold
+              (a fresh connection builds the work tables) and warm (kept: analytics/workcache.py)
 - pandas      benchmarks/pandas_impl.py over the same tables, checked against Waypoint's subset
 - caseload    p50/p95 of readiness for one clinician (the one with most sessions)
 - patient     p50/p95 of outcomes.trajectories for one patient
