@@ -8,8 +8,10 @@ from __future__ import annotations
 import os
 import re
 import threading
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 import duckdb
 
@@ -17,6 +19,13 @@ from .errors import WaypointError
 from .sqlfiles import read_sql, sql_dir
 
 DEFAULT_DB = Path("data") / "waypoint.duckdb"
+# The memory DuckDB may use for figures before it spills to disk (beside the database, in
+# <database>.tmp/, removed by DuckDB). DuckDB's own default is 80 % of RAM, which a large clinic's
+# work tables would fill on a shared machine: at 1e7 sessions one caseload held 9.3 GB without a
+# limit. WAYPOINT_MEMORY_LIMIT overrides it (e.g. "8GB"); imports lift it (unbounded_memory).
+MEMORY_LIMIT_ENV = "WAYPOINT_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "3GB"
+_MEMORY_RE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 MIGRATION_RE = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 # Writes in one process take turns (imports, undo, re-deriving episodes): DuckDB lets threads share
 # one database, but two transactions writing the same rows at once fail with a conflict.
@@ -93,9 +102,36 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False) -
             ) from exc
         raise
     con.execute("SET enable_progress_bar = false")  # no progress bar in CLI output
+    con.execute(f"SET memory_limit = '{memory_limit()}'")
     if not read_only:
         migrate(con)
     return con
+
+
+def memory_limit() -> str:
+    """The memory limit for figures: WAYPOINT_MEMORY_LIMIT, else DEFAULT_MEMORY_LIMIT."""
+    value = os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
+    if not _MEMORY_RE.match(value):
+        raise WaypointError(
+            f"{MEMORY_LIMIT_ENV}={value!r} is not a memory size; expected a number and a unit, "
+            f"e.g. 3GB, 512MB or 8GiB. Set it to one, or unset it for {DEFAULT_MEMORY_LIMIT}.")
+    return value.strip()
+
+
+@contextmanager
+def unbounded_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Lift the memory limit while an import runs (DuckDB's default, 80 % of RAM, applies).
+
+    An import is one transaction: its staging tables and the new primary-key index entries stay
+    in memory until it commits, and DuckDB cannot spill the index entries, so under the figures'
+    limit a large file fails with "Out of Memory" (1e7 sessions failed at 2 and 3 GB). The limit
+    is the database's, not the connection's: other threads' figures get more room meanwhile.
+    """
+    con.execute("RESET memory_limit")
+    try:
+        yield
+    finally:
+        con.execute(f"SET memory_limit = '{memory_limit()}'")
 
 
 class DatabaseBusy(WaypointError):

@@ -27,7 +27,7 @@ from typing import Any, Iterator, Sequence
 import duckdb
 import pandas as pd
 
-from .db import WRITE_LOCK, scalar
+from .db import WRITE_LOCK, scalar, unbounded_memory
 from .episodes import assign_episodes
 from .errors import WaypointError
 from .mapping import (
@@ -462,7 +462,7 @@ def _import_one(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, *,
     with _open_source(path) as src:
         label = src.path.name
         res = resolve(src.headers, mapping, load_registry(), label)
-        with _WRITE_LOCK:
+        with _WRITE_LOCK, unbounded_memory(con):
             con.execute("BEGIN TRANSACTION")
             try:
                 rows_read, malformed = _load_raw(con, src)
