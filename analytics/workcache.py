@@ -7,8 +7,12 @@ that was about half a second per call, for a clinician's caseload as much as for
 
 Now each table is built once per *context* into ``waypoint_work``, an in-memory database attached
 to the DuckDB instance (shared by every cursor of a connection, never written to the clinic's
-file, gone when the connection closes), and each call points a temporary view of the usual name
-at it. The SQL files do not change: they read ``w_sessions`` whether it is a table or a view.
+file — beyond the memory limit DuckDB spills it to ``<database>.tmp/`` and removes that — gone
+when the connection closes), and each call points a temporary view of the usual name at it. The
+SQL files do not change: they read ``w_sessions`` whether it is a table or a view. Tables may be
+stored in the order a query filters them (``cluster_by``), so that DuckDB's zone maps skip the
+row groups of other patients or clinicians: a caseload or a patient then costs the same in a
+clinic of ten million sessions as in one of a hundred thousand.
 
 - context: the data version, the as-of date and every setting that shapes the episode tables
   (:func:`begin`, from ``episodes.prepare``). The data version is ``meta.data_version``, a fresh
@@ -30,8 +34,12 @@ from typing import Any
 import duckdb
 
 CATALOG = "waypoint_work"
-KEEP_CONTEXTS = 3
-GRACE_SECONDS = 120.0
+# A dashboard holds one context for the clinic per as-of date and one per signed-in clinician's
+# scope (small). Under the memory limit (db.DEFAULT_MEMORY_LIMIT) idle kept tables go to disk, so
+# keeping several costs little; dropping one that a long call is still reading would break that
+# call (a cold full set took 219 s at 1e7 sessions), hence a generous grace.
+KEEP_CONTEXTS = 8
+GRACE_SECONDS = 900.0
 _VARIABLE = "waypoint_work_context"
 # Builds take turns (reads do not): two cursors asking for the same missing table build it once.
 BUILD_LOCK = threading.RLock()

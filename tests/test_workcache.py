@@ -88,20 +88,24 @@ def test_a_repeated_call_builds_nothing_and_cursors_share_the_tables(con):
     assert kept_tables(con) == built
 
 
+def as_of_dates(n: int) -> list[date]:
+    return [date(2025, 1, 8 + i) for i in range(n)]
+
+
 def test_idle_contexts_beyond_the_newest_are_dropped(con, monkeypatch):
     monkeypatch.setattr(workcache, "GRACE_SECONDS", -1.0)
-    for day in range(8, 16):
-        engagement.attendance_overall(con, Settings(as_of=date(2025, 1, day)))
+    for day in as_of_dates(workcache.KEEP_CONTEXTS + 3):
+        engagement.attendance_overall(con, Settings(as_of=day))
     contexts = con.execute(f"SELECT count(*) FROM {workcache.CATALOG}.contexts").fetchall()[0][0]
     assert contexts == workcache.KEEP_CONTEXTS
     assert engagement.attendance_overall(con, Settings(as_of=date(2025, 1, 8)))["attended"] == 2
 
 
-def test_contexts_in_use_are_kept_however_many(con):
-    for day in range(8, 16):
-        engagement.attendance_overall(con, Settings(as_of=date(2025, 1, day)))
+def test_contexts_used_within_the_grace_period_are_kept_however_many(con):
+    for day in as_of_dates(workcache.KEEP_CONTEXTS + 3):
+        engagement.attendance_overall(con, Settings(as_of=day))
     contexts = con.execute(f"SELECT count(*) FROM {workcache.CATALOG}.contexts").fetchall()[0][0]
-    assert contexts == 8
+    assert contexts == workcache.KEEP_CONTEXTS + 3
 
 
 def test_a_read_only_database_is_served_too(tmp_path):
@@ -112,3 +116,19 @@ def test_a_read_only_database_is_served_too(tmp_path):
     reader = connect(path, read_only=True)
     assert engagement.attendance_overall(reader, Settings())["attended"] == 4
     assert engagement.attendance_overall(reader, Settings())["attended"] == 4
+
+
+def test_threads_starting_cold_on_one_connection_agree_with_one_thread(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "clinic.duckdb"
+    writer = connect(path)
+    ingest(writer, csv_file(tmp_path, HEADER + "\n" + FIRST + LATER))
+    asks = [Settings(), Settings(scope_clinician_id="c1"), Settings(scope_clinician_id="c2"),
+            Settings(clinician_id="c1")]
+    expected = [readiness.readiness(writer, s) for s in asks]
+    writer.close()                                   # the kept tables go with it
+    shared = connect(path)
+    with ThreadPoolExecutor(max_workers=4) as pool:  # every thread starts with nothing kept
+        got = list(pool.map(lambda s: readiness.readiness(shared.cursor(), s), asks * 3))
+    assert got == expected * 3
