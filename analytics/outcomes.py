@@ -247,13 +247,22 @@ def _iso_date(value: Any) -> str:
 
 
 def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
-    """0/1 flags and scores as nullable integers, dates as datetime.date (ISO in CSV and JSON)."""
+    """0/1 flags and scores as nullable integers, dates as ISO strings (as CSV and JSON show them).
+
+    Integer and datetime columns (what DuckDB returns) are converted column-wise; anything else
+    value by value."""
     out = frame.copy()
     for col in out.columns:
+        values = out[col]
         if col in _INT_COLUMNS:
-            out[col] = pd.array(_convert(out[col], int), dtype="Int64")
+            out[col] = (values.astype("Int64") if pd.api.types.is_integer_dtype(values.dtype)
+                        else pd.array(_convert(values, int), dtype="Int64"))
         elif col in _DATE_COLUMNS:
-            out[col] = pd.Series(_convert(out[col], _iso_date), index=out.index, dtype="object")
+            if pd.api.types.is_datetime64_any_dtype(values.dtype):
+                iso = values.dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
+                out[col] = pd.Series(np.where(values.isna().to_numpy(), None, iso), index=out.index, dtype="object")
+            else:
+                out[col] = pd.Series(_convert(values, _iso_date), index=out.index, dtype="object")
     return out
 
 
@@ -287,12 +296,19 @@ def _jt_categories(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.Da
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
-def _lookup(values: pd.Series, ids: pd.Series) -> np.ndarray:
+def _positions(index: pd.Index, ids: pd.Series) -> np.ndarray | None:
+    """Where each id is in ``index`` (-1: absent), for :func:`_lookup`; None when the index is
+    not unique. Worked out once per table, then used for each of its columns."""
+    return index.get_indexer(ids) if index.is_unique else None
+
+
+def _lookup(values: pd.Series, ids: pd.Series, found: np.ndarray | None = None) -> np.ndarray:
     """``[values.get(i) if i in values.index else None for i in ids]`` (values indexed by unique
-    episode_id) as an object array."""
+    episode_id) as an object array; ``found``: :func:`_positions` of ``ids`` in that index."""
     if not values.index.is_unique:  # never for one scale; keep the exact per-id lookup if it were
         return np.array([values.get(i) if i in values.index else None for i in ids], dtype=object)
-    found = values.index.get_indexer(ids)
+    if found is None:
+        found = values.index.get_indexer(ids)
     table = np.empty(len(values) + 1, dtype=object)
     table[:-1] = values.to_numpy(dtype=object)
     table[-1] = None  # -1: not found
@@ -315,18 +331,20 @@ def episode_outcomes(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.D
     jt = _jt_categories(con, _query(con, "jt_pairs.sql"))
     scored = set(con.execute("SELECT DISTINCT scale FROM w_scale_pairs").df()["scale"])
     registry = load_registry()
+    ids = frame["episode_id"]
     for scale in [s for s in registry if s in scored or s in ("phq9", "gad7")]:
         part = jt[jt["scale"] == scale].set_index("episode_id")
-        ids = frame["episode_id"]
         if scale not in ("phq9", "gad7"):
             pairs = con.execute(
                 "SELECT episode_id, first_score, last_score, scored_sessions FROM w_scale_pairs WHERE scale = ?", [scale]
             ).df().set_index("episode_id")
+            found = _positions(pairs.index, ids)
             for col in ("first_score", "last_score", "scored_sessions"):
                 frame[f"{scale}_{col.replace('_score', '')}"] = pd.array(
-                    _convert(_lookup(pairs[col], ids), int), dtype="Int64")
-        frame[f"{scale}_rc"] = pd.array(_lookup(part["rc"], ids), dtype="Float64")
-        frame[f"{scale}_jt_category"] = pd.array(_lookup(part["jt_category"], ids), dtype="string")
+                    _convert(_lookup(pairs[col], ids, found), int), dtype="Int64")
+        found = _positions(part.index, ids)
+        frame[f"{scale}_rc"] = pd.array(_lookup(part["rc"], ids, found), dtype="Float64")
+        frame[f"{scale}_jt_category"] = pd.array(_lookup(part["jt_category"], ids, found), dtype="string")
     return frame.reset_index(drop=True)
 
 
