@@ -4,7 +4,8 @@ Episodes are assigned when data are imported (:func:`assign_episodes`, stored in
 ``sessions.episode_id`` and the ``episodes`` table). Each analysis then calls :func:`prepare`,
 which builds three temporary tables for its connection from ``sql/episodes/``:
 
-- ``w_sessions``  sessions on or before the as-of date, with ``is_treatment`` and ``session_number``
+- ``w_sessions``  sessions on or before the as-of date, with ``is_treatment``, ``session_number``
+                  and ``booked_number``
 - ``w_episodes``  one row per episode: dates, counts, clinician, ``ended``, ``ending``,
   ``lost_contact``, ``end_date``, ``finished_treatment``
 - ``w_scores``    scale scores at attended sessions, with episode and session number

@@ -11,20 +11,11 @@
 --   weekday         ISO weekday, 1 = Monday .. 7 = Sunday (days since Monday 1900-01-01, mod 7)
 --   hour            hour of the session time; sessions without a time are left out
 --   modality, site  as recorded on the session
---   session_number  the attended-session number the appointment was booked as: 1 + the attended
---                   sessions before it in the episode (an attended session's own number; a missed
---                   or cancelled one shares the number of the attended session that replaced it).
---                   Numbered over the whole episode before the scope filters apply.
-WITH numbered AS (
-    SELECT s.*,
-           1 + coalesce(sum(CASE WHEN s.status = 'attended' THEN 1 ELSE 0 END)
-                   OVER (PARTITION BY s.episode_id ORDER BY s.session_date, s.session_time, s.session_key
-                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS booked_number
-    FROM w_sessions s
-),
-scoped AS (
+--   session_number  the attended-session number the appointment was booked as (w_sessions
+--                   booked_number: numbered over the whole episode before the scope filters apply).
+WITH scoped AS (
     SELECT *
-    FROM numbered
+    FROM w_sessions
     WHERE status IN ('attended', 'no_show', 'late_cancel', 'cancelled')
       AND ($clinician_id IS NULL OR clinician_id = $clinician_id)
       AND ($site IS NULL OR site = $site)

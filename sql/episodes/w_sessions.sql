@@ -1,5 +1,8 @@
 -- Work table w_sessions: every session on or before the as-of date, with its episode and the
--- number of the attended session within the episode (NULL for sessions not attended).
+-- number of the attended session within the episode (NULL for sessions not attended), and
+-- booked_number: the attended-session number the appointment was booked as, 1 + the attended
+-- sessions before it in the episode (an attended session's own number; a missed or cancelled one
+-- shares the number of the attended session that replaced it).
 -- A treatment session is an attended session whose session_type is not an assessment (any type
 -- containing 'assess', e.g. 'Assessment', 'Initial assessment'; a missing type counts as treatment).
 -- Access scope ($scope_clinician_id, analytics/access.py): when set, only the sessions of patients
@@ -12,7 +15,10 @@ SELECT s.*,
        CASE WHEN s.status = 'attended'
             THEN row_number() OVER (PARTITION BY s.episode_id, CASE WHEN s.status = 'attended' THEN 1 ELSE 0 END
                                     ORDER BY s.session_date, s.session_time, s.session_key)
-       END AS session_number
+       END AS session_number,
+       1 + coalesce(sum(CASE WHEN s.status = 'attended' THEN 1 ELSE 0 END)
+                OVER (PARTITION BY s.episode_id ORDER BY s.session_date, s.session_time, s.session_key
+                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS booked_number
 FROM sessions s
 WHERE s.session_date <= $as_of
   AND ($scope_clinician_id IS NULL
