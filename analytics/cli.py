@@ -290,7 +290,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="waypoint",
         description="Waypoint: outcome and engagement analytics for therapy clinics.",
-        epilog="Example: waypoint demo && waypoint kpis --format json",
+        epilog="Example: waypoint demo && waypoint kpis --format json\n\n"
+               "Environment: WAYPOINT_DB (the database), WAYPOINT_CONFIG (the clinic's TOML),\n"
+               "WAYPOINT_MEMORY_LIMIT (memory for figures before DuckDB spills to disk; default 3GB).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     db = _db_parent()

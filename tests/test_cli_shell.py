@@ -20,6 +20,14 @@ def test_every_command_help_carries_a_runnable_example(command, capsys):
     cli.build_parser().parse_args(argv[1:])  # the example parses
 
 
+def test_the_top_help_names_the_environment_variables(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    help_text = capsys.readouterr().out
+    for name in ("WAYPOINT_DB", "WAYPOINT_CONFIG", "WAYPOINT_MEMORY_LIMIT"):
+        assert name in help_text
+
+
 @pytest.mark.parametrize("command", ["kpis", "outcomes", "attendance", "readiness"])
 def test_every_figure_command_takes_db_and_as_of(command):
     args = cli.build_parser().parse_args([command, "--db", "x.duckdb", "--as-of", "2025-03-31"])
