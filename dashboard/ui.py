@@ -4,7 +4,6 @@ Presentation only: nothing here computes a figure.
 """
 from __future__ import annotations
 
-import functools
 import math
 import re
 from typing import Any
@@ -74,11 +73,8 @@ def table(frame: pd.DataFrame, name: str, *, column_config: dict | None = None, 
                          column_order=column_order, **kwargs)
     from analytics.safecsv import to_csv_bytes  # formulas made inert (a cell starting with =, +, -, @ ...)
 
-    # the CSV is written when the button is clicked, not on every run of the page (a table of every
-    # episode in a large clinic took seconds to write on each rerun)
     st.download_button(
-        "Download CSV", functools.partial(to_csv_bytes, frame if csv is None else csv),
-        file_name=f"waypoint-{slug(name)}.csv",
+        "Download CSV", to_csv_bytes(frame if csv is None else csv), file_name=f"waypoint-{slug(name)}.csv",
         mime="text/csv", key=f"dl-{key or slug(name)}", icon=":material/download:",
         on_click=data.audit_export, args=(name,),   # the audit log records who exported what
         help=f"{name}: every row and column of this table as a CSV file.",
