@@ -80,3 +80,16 @@ def clinic(rows: list[S], *, gap_days: int = 180, con: duckdb.DuckDBPyConnection
                 con.execute("INSERT INTO item_scores VALUES (?, ?, ?, 0)", [mkey, item, item_score])
     assign_episodes(con, gap_days)
     return con
+
+
+def two_clinicians(path) -> None:
+    """A clinic file for the access tests: p1 seen by c1 only, secret-p2 by c2 only (three PHQ-9
+    scores each), written to ``path`` and closed."""
+    con = connect(path)
+    clinic([
+        S("p1", "2024-01-01", clinician_id="c1", phq9=18), S("p1", "2024-01-08", clinician_id="c1", phq9=14),
+        S("p1", "2024-01-15", clinician_id="c1", phq9=9),
+        S("secret-p2", "2024-01-02", clinician_id="c2", phq9=20), S("secret-p2", "2024-01-09", clinician_id="c2", phq9=19),
+        S("secret-p2", "2024-01-16", clinician_id="c2", phq9=17),
+    ], con=con)
+    con.close()

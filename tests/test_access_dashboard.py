@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics import audit
 from analytics.db import connect
-from tests.builders import S, clinic
+from tests.builders import two_clinicians
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
@@ -28,14 +28,7 @@ CONFIG = """
 def db(tmp_path_factory):
     folder = tmp_path_factory.mktemp("access")
     path = folder / "clinic.duckdb"
-    con = connect(path)
-    clinic([
-        S("p1", "2024-01-01", clinician_id="c1", phq9=18), S("p1", "2024-01-08", clinician_id="c1", phq9=14),
-        S("p1", "2024-01-15", clinician_id="c1", phq9=9),
-        S("secret-p2", "2024-01-02", clinician_id="c2", phq9=20), S("secret-p2", "2024-01-09", clinician_id="c2", phq9=19),
-        S("secret-p2", "2024-01-16", clinician_id="c2", phq9=17),
-    ], con=con)
-    con.close()
+    two_clinicians(path)
     config = folder / "clinic.toml"
     config.write_text(CONFIG)
     with pytest.MonkeyPatch.context() as mp:

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics.db import connect
-from tests.builders import S, clinic
+from tests.builders import two_clinicians
 from tests.test_e2e_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, _free_port, _settled, serving
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,14 +45,7 @@ def provider():
 def app(tmp_path_factory, provider):
     folder = tmp_path_factory.mktemp("oidc")
     db = folder / "clinic.duckdb"
-    con = connect(db)
-    clinic([
-        S("p1", "2024-01-01", clinician_id="c1", phq9=18), S("p1", "2024-01-08", clinician_id="c1", phq9=14),
-        S("p1", "2024-01-15", clinician_id="c1", phq9=9),
-        S("secret-p2", "2024-01-02", clinician_id="c2", phq9=20), S("secret-p2", "2024-01-09", clinician_id="c2", phq9=19),
-        S("secret-p2", "2024-01-16", clinician_id="c2", phq9=17),
-    ], con=con)
-    con.close()
+    two_clinicians(db)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     (folder / ".streamlit").mkdir()
@@ -78,7 +70,8 @@ def browser():
             chromium.close()
 
 
-def _sign_in(browser, app: str, who: str):
+def _through_provider(browser, app: str, who: str):
+    """A fresh browser context that clicks "Sign in" and authorises ``who`` at the provider."""
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
@@ -87,6 +80,11 @@ def _sign_in(browser, app: str, who: str):
     page.wait_for_selector("input[name='sub']")          # the provider's own sign-in form
     page.fill("input[name='sub']", who)
     page.get_by_role("button", name="Authorize").click()
+    return context, page
+
+
+def _sign_in(browser, app: str, who: str):
+    context, page = _through_provider(browser, app, who)
     page.wait_for_url(f"{app}/**")
     page.get_by_text(f"Signed in as {who}").wait_for()
     _settled(page)
@@ -165,13 +163,6 @@ def test_someone_not_on_the_list_gets_a_polite_refusal(browser, app):
 
 
 def _sign_in_refused(browser, app: str, who: str):
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(app)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_selector("input[name='sub']")
-    page.fill("input[name='sub']", who)
-    page.get_by_role("button", name="Authorize").click()
+    context, page = _through_provider(browser, app, who)
     page.get_by_text("not on the clinic's list").wait_for()
     return context, page
