@@ -2,7 +2,8 @@
 disengagement watch list and capacity (engagement issue).
 
 Every figure is computed by a file in ``sql/engagement/`` over the work tables built by
-:func:`analytics.episodes.prepare`; scipy does the statistics (Kaplan–Meier, funnel limits).
+:func:`analytics.episodes.prepare`; scipy does the statistics (funnel limits; Kaplan–Meier is numpy,
+for every group at once, checked bit for bit against ``scipy.stats.ecdf``).
 """
 from __future__ import annotations
 
@@ -153,20 +154,32 @@ def session_intervals(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.
 
 def interval_summary(intervals: pd.DataFrame) -> pd.DataFrame:
     """Intervals by session number, to show tapering: session_number, intervals, median_days,
-    mean_days (1 place), and how many fell in each cadence band."""
-    columns = ["session_number", "intervals", "median_days", "mean_days", *CADENCES]
-    if intervals.empty:
-        return pd.DataFrame(columns=columns)
-    rows = []
-    for number, group in intervals.groupby("session_number", sort=True):
-        days = group["days_since_previous"].astype(float)
-        counts = group["cadence"].value_counts()
-        rows.append({
-            "session_number": int(number), "intervals": int(len(group)),
-            "median_days": float(days.median()), "mean_days": round(float(days.mean()), 1),
-            **{c: int(counts.get(c, 0)) for c in CADENCES},
-        })
-    return pd.DataFrame(rows, columns=columns)
+    mean_days (1 place), and how many fell in each cadence band; from the rows of
+    :func:`session_intervals` (sql/engagement/interval_summary.sql over them)."""
+    con = duckdb.connect()
+    try:
+        con.register("intervals", intervals[["session_number", "days_since_previous", "cadence"]])
+        return _rounded_means(con.execute(read_sql("engagement/interval_summary.sql")).df())
+    finally:
+        con.close()
+
+
+def intervals_by_session_number(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame:
+    """:func:`interval_summary` of the intervals in scope, computed where the sessions are."""
+    return _interval_summary(con, _prepared(con, settings))
+
+
+def _interval_summary(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> pd.DataFrame:
+    intervals = read_sql("engagement/intervals.sql")
+    used = set(_PARAM_RE.findall(intervals))
+    sql = f"WITH intervals AS (\n{intervals}\n)\n{read_sql('engagement/interval_summary.sql')}"
+    return _rounded_means(con.execute(sql, {k: params[k] for k in used}).df())
+
+
+def _rounded_means(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.astype({"session_number": "int64", "intervals": "int64", **{c: "int64" for c in CADENCES}})
+    frame["mean_days"] = [round(float(v), 1) for v in frame["mean_days"]]
+    return frame[["session_number", "intervals", "median_days", "mean_days", *CADENCES]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -323,42 +336,89 @@ def _retention_episodes(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) 
 
 def kaplan_meier(sessions, dropout, max_sessions: int = MAX_SESSIONS) -> pd.DataFrame:
     """Survival in treatment after k = 1..max_sessions attended sessions, S(k) = P(T > k), with
-    T the attended sessions at dropout; from ``scipy.stats.ecdf`` on right-censored data and its
-    95 % log-log band.
+    T the attended sessions at dropout (right-censored: episodes that did not drop out), and its
+    95 % log-log band: :func:`kaplan_meier_groups` for one group.
 
     Columns: sessions, survival, ci_low, ci_high (4 places), at_risk (episodes with at least k
     sessions). survival is None beyond the longest observed episode unless it has reached 0. Before
     any dropout (survival 1) the Greenwood variance is 0 and the band is 1..1, as R's survival
     package reports it; where survival is 0 the log-log band is undefined: None.
     """
-    import warnings
-
-    from scipy import stats
-
     times = np.asarray(list(sessions), dtype=float)
-    events = np.asarray(list(dropout), dtype=bool)
+    return kaplan_meier_groups(times, list(dropout), np.zeros(times.size, dtype=np.int64), ["all"],
+                               max_sessions).drop(columns=["group"])
+
+
+def _km_arrays(times: np.ndarray, events: np.ndarray, codes: np.ndarray, groups: int,
+               max_sessions: int) -> dict[str, np.ndarray]:
+    """Kaplan–Meier survival and its log-log band at 0..max_sessions for every group at once
+    (groups x times arrays). The same arithmetic, in the same order, as ``scipy.stats.ecdf`` on
+    right-censored data (or, for a group where every episode dropped out, on uncensored data,
+    which scipy computes as 1 - F) with ``sf.confidence_interval(method="log-log")`` evaluated at
+    those times (bit-identical: tests/test_engagement_retention.py compares them): times are whole
+    sessions, so a time with no dropout multiplies survival by exactly 1 and adds exactly 0 to
+    Greenwood's sum, and the value at k is the value at the last observed time <= k."""
+    from scipy import special
+
+    width = max_sessions + 2                     # times 0..max_sessions, and "more" in the last column
+    clipped = np.minimum(times, max_sessions + 1)
+    observed = np.zeros((groups, width))
+    np.add.at(observed, (codes, clipped), 1.0)
+    deaths = np.zeros((groups, width))
+    np.add.at(deaths, (codes[events], clipped[events]), 1.0)
+    n = observed.sum(axis=1, keepdims=True) - np.cumsum(observed, axis=1) + observed   # at risk: T >= t
+    d = deaths
+    with np.errstate(divide="ignore", invalid="ignore"):
+        product_limit = np.cumprod(np.where(d > 0, (n - d) / n, 1.0), axis=1)
+        total = observed.sum(axis=1, keepdims=True)
+        uncensored = 1 - np.cumsum(d, axis=1) / total        # scipy's arithmetic when no one is censored
+        sf = np.where(deaths.sum(axis=1, keepdims=True) == total, uncensored, product_limit)
+        greenwood = np.cumsum(np.where(d > 0, d / (n * (n - d)), 0.0), axis=1)
+        var = 1 / np.log(sf) ** 2 * greenwood
+        se = np.sqrt(var)
+        z = special.ndtri(1 / 2 + 0.95 / 2)
+        lnl_points = np.log(-np.log(sf))
+        z_se = z * se
+        low = np.exp(-np.exp(lnl_points + z_se))
+        high = np.exp(-np.exp(lnl_points - z_se))
+    return {"sf": sf, "low": low, "high": high, "at_risk": n}
+
+
+def kaplan_meier_groups(sessions, dropout, codes, names: list[str],
+                        max_sessions: int = MAX_SESSIONS) -> pd.DataFrame:
+    """:func:`kaplan_meier` for many groups in one pass: ``codes[i]`` is the position in ``names``
+    of episode i's group. Columns: group, sessions, survival, ci_low, ci_high, at_risk, one curve
+    per name in the order of ``names`` (a name without episodes gets a curve of Nones)."""
+    if KM_CI_METHOD != "log-log":
+        raise NotImplementedError(KM_CI_METHOD)
+    raw = np.asarray(sessions, dtype=float)
+    times = raw.astype(np.int64)
+    if raw.size and (not np.array_equal(times, raw) or times.min() < 0):
+        raise ValueError("Kaplan-Meier times here are whole numbers of sessions, 0 or more")
+    events = np.asarray(dropout, dtype=bool)
+    codes = np.asarray(codes, dtype=np.int64)
+    groups = len(names)
+    arrays = _km_arrays(times, events, codes, groups, max_sessions)
+    longest = np.full(groups, -1)
+    np.maximum.at(longest, codes, times)
     ks = np.arange(1, max_sessions + 1)
-    at_risk = [int((times >= k).sum()) for k in ks]
-    if times.size == 0:
-        survival = low = high = [None] * len(ks)
-    else:
-        result = stats.ecdf(stats.CensoredData.right_censored(times, ~events))
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="The confidence interval is undefined")
-            band = result.sf.confidence_interval(0.95, method=KM_CI_METHOD)
-            s, lo, hi = result.sf.evaluate(ks), band.low.evaluate(ks), band.high.evaluate(ks)
-        longest = times.max()
-        survival, low, high = [], [], []
-        for k, sv, lv, hv in zip(ks, s, lo, hi):
-            defined = k <= longest or sv == 0
-            if sv == 1:
-                lv = hv = 1.0
-            survival.append(_round4(sv) if defined else None)
-            low.append(_round4(lv) if defined else None)
-            high.append(_round4(hv) if defined else None)
-    return pd.DataFrame({"sessions": ks.astype(int), "survival": pd.Series(survival, dtype="object"),
-                         "ci_low": pd.Series(low, dtype="object"), "ci_high": pd.Series(high, dtype="object"),
-                         "at_risk": at_risk})
+    sf = arrays["sf"][:, ks]
+    defined = (ks[None, :] <= longest[:, None]) | (sf == 0)
+    one = sf == 1                                 # no dropout yet: the band is 1..1
+    survival = _rounded(sf, defined)
+    low = _rounded(np.where(one, 1.0, arrays["low"][:, ks]), defined)
+    high = _rounded(np.where(one, 1.0, arrays["high"][:, ks]), defined)
+    return pd.DataFrame({
+        "group": pd.Series(np.repeat(np.asarray(names, dtype=object), len(ks)), dtype="str"),
+        "sessions": np.tile(ks, groups).astype(int),
+        "survival": pd.Series(survival, dtype="object"), "ci_low": pd.Series(low, dtype="object"),
+        "ci_high": pd.Series(high, dtype="object"),
+        "at_risk": arrays["at_risk"][:, ks].astype(np.int64).ravel(),
+    })
+
+
+def _rounded(values: np.ndarray, defined: np.ndarray) -> list[float | None]:
+    return [_round4(v) if ok else None for v, ok in zip(values.ravel().tolist(), defined.ravel().tolist())]
 
 
 def _round4(value: float) -> float | None:
@@ -384,15 +444,18 @@ def _retention_curve(con: duckdb.DuckDBPyConnection, params: dict[str, Any], by:
     if episodes is None:
         episodes = _retention_episodes(con, params)
     if by is None:
-        groups = [("all", episodes)]
+        codes, names = np.zeros(len(episodes), dtype=np.int64), ["all"]
     elif RETENTION_GROUPS[by] == "clinician_id":
-        groups = [(str(c), g) for c, g in episodes.groupby("clinician_id", sort=True)]
+        codes, uniques = pd.factorize(episodes["clinician_id"].astype(str), sort=True)
+        names = [str(u) for u in uniques]
     else:
-        labelled = episodes.assign(
-            group=episodes["intake_severity"].astype(object).where(episodes["intake_severity"].notna(), NO_INTAKE_PHQ9),
-            order=episodes["intake_severity_order"].astype(float).fillna(float("inf")))
-        groups = [(label, g) for (_, label), g in labelled.groupby(["order", "group"], sort=True)]
-    frames = [kaplan_meier(g["sessions"], g["dropout"]).assign(group=name) for name, g in groups]
+        label = episodes["intake_severity"].astype(object).where(episodes["intake_severity"].notna(), NO_INTAKE_PHQ9)
+        order = episodes["intake_severity_order"].astype(float).fillna(float("inf"))
+        grouped = pd.DataFrame({"order": order, "group": label}).groupby(["order", "group"], sort=True)
+        codes, names = grouped.ngroup().to_numpy(), [str(g) for _, g in grouped.size().index]
+    if not names:
+        return pd.DataFrame(columns=["group", "sessions", "survival", "ci_low", "ci_high", "at_risk"])
+    return kaplan_meier_groups(episodes["sessions"].to_numpy(), episodes["dropout"].to_numpy(), codes, names)
     columns = ["group", "sessions", "survival", "ci_low", "ci_high", "at_risk"]
     if not frames:
         return pd.DataFrame(columns=columns)
@@ -510,7 +573,6 @@ def attendance_report(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
     ends = _endings(con, params)
     kept = _retention_episodes(con, params)          # one query for the three curves
     retention = _retention_curve(con, params, None, kept)
-    intervals = _query(con, "intervals.sql", params)
     report: dict[str, Any] = {
         "as_of": as_of,
         "overall": _overall(con, params),
@@ -522,7 +584,7 @@ def attendance_report(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
         report[f"by_{dimension}"] = records(_attendance_by(con, params, dimension))
     report.update({
         "frequency": records(_frequency(con, params)),
-        "intervals": records(interval_summary(intervals)),
+        "intervals": records(_interval_summary(con, params)),
         "access": _access_waits(con, params),
         "endings": _endings_overall(ends),
         "dropout_funnel": records(_dropout_by_clinician(con, params, settings.small_number)),
