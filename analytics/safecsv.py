@@ -25,8 +25,22 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(neutralise_value)
+            out[col] = _neutralise_column(out[col])
     out.columns = [neutralise_value(str(c)) for c in out.columns]
+    return out
+
+
+def _neutralise_column(values: pd.Series) -> pd.Series:
+    """:func:`neutralise_value` of each cell; text columns are tested column-wise (a dashboard
+    download can be a hundred thousand rows), columns of mixed values cell by cell."""
+    try:   # True only for text cells; NaN for empty and non-text ones
+        formula = values.str.startswith(FORMULA_STARTS).astype("boolean").fillna(False).to_numpy(dtype=bool)
+    except (AttributeError, TypeError):   # e.g. no text at all, or bytes
+        return values.map(neutralise_value)
+    if not formula.any():
+        return values
+    out = values.copy()
+    out[formula] = "'" + values[formula]
     return out
 
 

@@ -71,15 +71,44 @@ def table(frame: pd.DataFrame, name: str, *, column_config: dict | None = None, 
     kwargs.setdefault("placeholder", "—")
     shown = st.dataframe(frame, hide_index=True, column_config=column_config, key=key, height=height,
                          column_order=column_order, **kwargs)
-    from analytics.safecsv import to_csv_bytes  # formulas made inert (a cell starting with =, +, -, @ ...)
-
     st.download_button(
-        "Download CSV", to_csv_bytes(frame if csv is None else csv), file_name=f"waypoint-{slug(name)}.csv",
+        "Download CSV", csv_bytes(frame if csv is None else csv), file_name=f"waypoint-{slug(name)}.csv",
         mime="text/csv", key=f"dl-{key or slug(name)}", icon=":material/download:",
         on_click=data.audit_export, args=(name,),   # the audit log records who exported what
         help=f"{name}: every row and column of this table as a CSV file.",
     )
     return shown
+
+
+def content_digest(frame: pd.DataFrame) -> str | None:
+    """A digest of everything a CSV of ``frame`` shows (column names, dtypes, every cell), or None
+    when a cell cannot be hashed (e.g. a list)."""
+    import hashlib
+
+    try:
+        rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    except TypeError:
+        return None
+    digest = hashlib.sha256(repr([(str(c), str(t)) for c, t in frame.dtypes.items()]).encode())
+    digest.update(rows.tobytes())
+    return digest.hexdigest()
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _csv_for(digest: str, _frame: pd.DataFrame) -> bytes:
+    from analytics.safecsv import to_csv_bytes
+
+    return to_csv_bytes(_frame)
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """The download of a table (formulas made inert: a cell starting with =, +, -, @ ...). Kept
+    by the content's digest, so a page rerun does not write a large table's CSV again (only the
+    same content ever gets the same bytes, whoever asks)."""
+    from analytics.safecsv import to_csv_bytes
+
+    digest = content_digest(frame)
+    return to_csv_bytes(frame) if digest is None else _csv_for(digest, frame)
 
 
 def show_sql(*names: str) -> None:
