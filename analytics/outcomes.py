@@ -258,9 +258,12 @@ def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
             out[col] = (values.astype("Int64") if pd.api.types.is_integer_dtype(values.dtype)
                         else pd.array(_convert(values, int), dtype="Int64"))
         elif col in _DATE_COLUMNS:
-            if pd.api.types.is_datetime64_any_dtype(values.dtype):
-                iso = values.dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
-                out[col] = pd.Series(np.where(values.isna().to_numpy(), None, iso), index=out.index, dtype="object")
+            if pd.api.types.is_datetime64_any_dtype(values.dtype) and values.dt.tz is None:
+                codes, days = pd.factorize(values)                 # few distinct dates: format each once
+                iso = np.empty(len(days) + 1, dtype=object)
+                iso[:-1] = np.datetime_as_string(days.to_numpy(dtype="datetime64[D]"), unit="D")
+                iso[-1] = None                                      # code -1: missing
+                out[col] = pd.Series(iso[codes], index=out.index, dtype="object")
             else:
                 out[col] = pd.Series(_convert(values, _iso_date), index=out.index, dtype="object")
     return out
@@ -296,23 +299,17 @@ def _jt_categories(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.Da
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
-def _positions(index: pd.Index, ids: pd.Series) -> np.ndarray | None:
-    """Where each id is in ``index`` (-1: absent), for :func:`_lookup`; None when the index is
-    not unique. Worked out once per table, then used for each of its columns."""
-    return index.get_indexer(ids) if index.is_unique else None
-
-
-def _lookup(values: pd.Series, ids: pd.Series, found: np.ndarray | None = None) -> np.ndarray:
-    """``[values.get(i) if i in values.index else None for i in ids]`` (values indexed by unique
-    episode_id) as an object array; ``found``: :func:`_positions` of ``ids`` in that index."""
-    if not values.index.is_unique:  # never for one scale; keep the exact per-id lookup if it were
-        return np.array([values.get(i) if i in values.index else None for i in ids], dtype=object)
-    if found is None:
-        found = values.index.get_indexer(ids)
-    table = np.empty(len(values) + 1, dtype=object)
-    table[:-1] = values.to_numpy(dtype=object)
-    table[-1] = None  # -1: not found
-    return table[found]
+def _placed(n: int, at: np.ndarray, values: pd.Series, dtype: str) -> Any:
+    """A column of ``n`` rows, missing except at positions ``at`` (-1: not in the frame), where it
+    takes ``values`` (as ``dtype``: Int64, Float64 or string; NaN becomes missing)."""
+    keep = at >= 0
+    if dtype == "string":
+        out = pd.array(np.full(n, None, dtype=object), dtype="string")
+    else:
+        kind = pd.arrays.IntegerArray if dtype == "Int64" else pd.arrays.FloatingArray
+        out = kind(np.zeros(n, dtype="int64" if dtype == "Int64" else "float64"), np.ones(n, dtype=bool))
+    out[at[keep]] = values[keep].astype(dtype).array
+    return out
 
 
 def episode_outcomes(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame:
@@ -331,20 +328,19 @@ def episode_outcomes(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.D
     jt = _jt_categories(con, _query(con, "jt_pairs.sql"))
     scored = set(con.execute("SELECT DISTINCT scale FROM w_scale_pairs").df()["scale"])
     registry = load_registry()
-    ids = frame["episode_id"]
+    index = pd.Index(frame["episode_id"])            # each episode once: positions by hash, once per table
+    jt_at = index.get_indexer(jt["episode_id"])
     for scale in [s for s in registry if s in scored or s in ("phq9", "gad7")]:
-        part = jt[jt["scale"] == scale].set_index("episode_id")
         if scale not in ("phq9", "gad7"):
             pairs = con.execute(
                 "SELECT episode_id, first_score, last_score, scored_sessions FROM w_scale_pairs WHERE scale = ?", [scale]
-            ).df().set_index("episode_id")
-            found = _positions(pairs.index, ids)
+            ).df()
+            at = index.get_indexer(pairs["episode_id"])
             for col in ("first_score", "last_score", "scored_sessions"):
-                frame[f"{scale}_{col.replace('_score', '')}"] = pd.array(
-                    _convert(_lookup(pairs[col], ids, found), int), dtype="Int64")
-        found = _positions(part.index, ids)
-        frame[f"{scale}_rc"] = pd.array(_lookup(part["rc"], ids, found), dtype="Float64")
-        frame[f"{scale}_jt_category"] = pd.array(_lookup(part["jt_category"], ids, found), dtype="string")
+                frame[f"{scale}_{col.replace('_score', '')}"] = _placed(len(frame), at, pairs[col], "Int64")
+        here = (jt["scale"] == scale).to_numpy()
+        frame[f"{scale}_rc"] = _placed(len(frame), jt_at[here], jt["rc"][here], "Float64")
+        frame[f"{scale}_jt_category"] = _placed(len(frame), jt_at[here], jt["jt_category"][here], "string")
     return frame.reset_index(drop=True)
 
 
