@@ -47,7 +47,9 @@ Choices where the issue is silent (also in the README of the figure, the report 
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import math
 import os
 import re
@@ -56,7 +58,7 @@ from collections import Counter
 from dataclasses import dataclass, fields, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Iterator, NamedTuple
 
 import duckdb
 import numpy as np
@@ -200,9 +202,9 @@ class Point(NamedTuple):
     score: int
 
 
-@dataclass(frozen=True)
-class ScaleFacts:
-    """One outcome scale in one episode (a row of scale_status.sql plus its scores in order)."""
+class ScaleFacts(NamedTuple):
+    """One outcome scale in one episode (a row of scale_status.sql plus its scores in order; a named
+    tuple, as readiness builds one per scale per active episode in the clinic)."""
 
     scale: str
     name: str
@@ -241,8 +243,7 @@ class ScaleFacts:
         return self.series[-k:]
 
 
-@dataclass(frozen=True)
-class RiskFacts:
+class RiskFacts(NamedTuple):
     scale: str
     measure_date: date
     risk_item: int
@@ -263,8 +264,7 @@ class Cell:
     p_lower: float
 
 
-@dataclass(frozen=True)
-class EpisodeFacts:
+class EpisodeFacts(NamedTuple):
     episode_id: str
     patient_id: str
     clinician_id: str
@@ -336,15 +336,15 @@ def _kept(con: duckdb.DuckDBPyConnection, table: str, name: str, params: dict[st
     workcache.table(con, table, sql, {k: params[k] for k in used}, cluster_by=cluster_by)
 
 
-def _in_scope(con: duckdb.DuckDBPyConnection, table: str, params: dict[str, Any], order: str) -> list[dict[str, Any]]:
-    """Rows of a kept whole-clinic facts table for the episodes in scope (readiness_scope)."""
-    cursor = con.execute(
-        f"""SELECT x.* FROM {table} x
+def _in_scope(con: duckdb.DuckDBPyConnection, table: str, params: dict[str, Any], order: str,
+              columns: list[str]) -> list[tuple]:
+    """Rows (``columns``, in that order) of a kept whole-clinic facts table for the episodes in
+    scope (readiness_scope)."""
+    return con.execute(
+        f"""SELECT {', '.join(c if c.startswith('CAST(') else f'x.{c}' for c in columns)} FROM {table} x
             WHERE ($clinician_id IS NULL OR x.clinician_id = $clinician_id)
               AND x.episode_id IN (SELECT episode_id FROM readiness_scope)
-            ORDER BY {order}""", {"clinician_id": params["clinician_id"]})
-    columns = [c[0] for c in cursor.description]
-    return [dict(zip(columns, row)) for row in cursor.fetchall()]
+            ORDER BY {order}""", {"clinician_id": params["clinician_id"]}).fetchall()
 
 
 def _facts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[EpisodeFacts]:
@@ -362,32 +362,36 @@ def _facts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[Episo
            WHERE ($clinician_id IS NULL OR clinician_id = $clinician_id) AND ($site IS NULL OR site = $site)""",
         {"clinician_id": params["clinician_id"], "site": params["site"]})
     series: dict[tuple[str, str], list[Point]] = {}
-    for r in con.execute(
-        """SELECT episode_id, scale, session_date, session_number, score FROM readiness_scores
+    for eid, scale, when, number, score in con.execute(
+        """SELECT episode_id, scale, session_date, CAST(session_number AS INTEGER), CAST(score AS INTEGER)
+           FROM readiness_scores
            WHERE ($clinician_id IS NULL OR clinician_id = $clinician_id)
              AND episode_id IN (SELECT episode_id FROM readiness_scope)
            ORDER BY episode_id, scale, seq""", {"clinician_id": params["clinician_id"]}).fetchall():
-        series.setdefault((r[0], r[1]), []).append(Point(r[2], int(r[3]), int(r[4])))
-    wanted = {f.name for f in fields(ScaleFacts)} - {"series"}
+        key = (eid, scale)
+        points = series.get(key)
+        if points is None:
+            points = series[key] = []
+        points.append(Point(when, number, score))
+    wanted = [f for f in ScaleFacts._fields if f != "series"]
     order = _scale_order()
     scales: dict[str, list[ScaleFacts]] = {}
-    for r in _in_scope(con, "readiness_status", params, "x.episode_id, x.scale"):
-        values = {k: r[k] for k in wanted}
-        values["series"] = tuple(series[(r["episode_id"], r["scale"])])
-        scales.setdefault(r["episode_id"], []).append(ScaleFacts(**values))
+    for r in _in_scope(con, "readiness_status", params, "x.episode_id, x.scale", ["episode_id", *wanted]):
+        scales.setdefault(r[0], []).append(ScaleFacts(*r[1:], tuple(series[(r[0], r[1])])))
     risks: dict[str, list[RiskFacts]] = {}
-    for r in _in_scope(con, "readiness_risk", params, "x.episode_id, x.scale"):
-        risks.setdefault(r["episode_id"], []).append(RiskFacts(
-            r["scale"], r["measure_date"], int(r["risk_item"]), int(r["risk_threshold"]),
-            int(r["item_score"]), int(r["flagged"])))
+    for r in _in_scope(con, "readiness_risk", params, "x.episode_id, x.scale",
+                       ["episode_id", "scale", "measure_date", "CAST(risk_item AS INTEGER)",
+                        "CAST(risk_threshold AS INTEGER)", "CAST(item_score AS INTEGER)", "CAST(flagged AS INTEGER)"]):
+        risks.setdefault(r[0], []).append(RiskFacts(*r[1:]))
     episodes = []
-    for r in _in_scope(con, "readiness_active", params, "x.episode_id"):
-        eid = r["episode_id"]
+    last = len(order)
+    for eid, patient, clinician, last_session, attended, next_booked in _in_scope(
+            con, "readiness_active", params, "x.episode_id",
+            ["episode_id", "patient_id", "clinician_id", "last_session", "attended_sessions", "next_booked"]):
         episodes.append(EpisodeFacts(
-            eid, r["patient_id"], r["clinician_id"], r["last_session"], int(r["attended_sessions"] or 0),
-            r["next_booked"],
-            tuple(sorted(scales.get(eid, []), key=lambda s: order.get(s.scale, len(order)))),
-            tuple(sorted(risks.get(eid, []), key=lambda x: order.get(x.scale, len(order)))),
+            eid, patient, clinician, last_session, int(attended or 0), next_booked,
+            tuple(sorted(scales.get(eid, ()), key=lambda s: order.get(s.scale, last))),
+            tuple(sorted(risks.get(eid, ()), key=lambda x: order.get(x.scale, last))),
         ))
     return episodes
 
@@ -395,8 +399,9 @@ def _facts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[Episo
 # ---------------------------------------------------------------------------------------------
 # words
 # ---------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=8192)
 def fmt_date(value: date) -> str:
-    """3 Feb 2025."""
+    """3 Feb 2025 (cached: the same few thousand dates are written hundreds of thousands of times)."""
     return f"{value.day} {value:%b %Y}"
 
 
@@ -647,37 +652,40 @@ def _repeat_term(values: list) -> int:
 
 def _theil_slopes(y: list, x: list, alpha: float) -> tuple[float, float, float]:
     """(slope, low_slope, high_slope) of ``scipy.stats.theilslopes(y, x, alpha=alpha)``, the same
-    arithmetic step by step (Sen 1968) without scipy's per-call argument handling, which cost
-    ~1 ms a call (readiness calls it once per scale per episode). Falls back to scipy for values
-    that are not all finite."""
-    yv = np.array(y, dtype=float)
-    xv = np.array(x, dtype=float)
-    if len(xv) != len(yv) or len(xv) < 2 or not (np.isfinite(xv).all() and np.isfinite(yv).all()):
-        result = stats.theilslopes(y, x, alpha=alpha)
-        return float(result.slope), float(result.low_slope), float(result.high_slope)
-    deltax = xv[:, np.newaxis] - xv
-    deltay = yv[:, np.newaxis] - yv
-    slopes = deltay[deltax > 0] / deltax[deltax > 0]
-    if not slopes.size:
-        result = stats.theilslopes(y, x, alpha=alpha)
-        return float(result.slope), float(result.low_slope), float(result.high_slope)
-    slopes.sort()
-    half = slopes.size // 2                                   # np.median of the sorted slopes
-    medslope = slopes[half] if slopes.size % 2 else (slopes[half - 1] + slopes[half]) / 2.0
+    arithmetic step by step (Sen 1968) in plain Python floats, without scipy's per-call argument
+    handling and numpy's per-array overhead, which cost ~1 ms a call on these few scores
+    (readiness calls it once per scale per active episode). IEEE division, sqrt and
+    round-half-to-even are the same in Python and numpy, so the result is bit-identical
+    (tests/test_readiness_trend.py). Falls back to scipy for values that are not all finite."""
+    n = len(x)
+    xv = [float(v) for v in x]
+    yv = [float(v) for v in y]
+    if n != len(yv) or n < 2 or not all(math.isfinite(v) for v in xv + yv):
+        return _scipy_theil_slopes(y, x, alpha)
+    slopes = sorted((yv[i] - yv[j]) / (xv[i] - xv[j])
+                    for i in range(n) for j in range(n) if xv[i] - xv[j] > 0)
+    if not slopes:
+        return _scipy_theil_slopes(y, x, alpha)
+    half = len(slopes) // 2                                   # np.median of the sorted slopes
+    medslope = slopes[half] if len(slopes) % 2 else (slopes[half - 1] + slopes[half]) / 2.0
     if alpha > 0.5:
         alpha = 1. - alpha
-    z = _norm_ppf(alpha / 2.)
+    z = float(_norm_ppf(alpha / 2.))
     nt = len(slopes)
-    ny = len(yv)
-    sigsq = 1/18. * (ny * (ny-1) * (2*ny+5) - _repeat_term(list(x)) - _repeat_term(list(y)))
+    sigsq = 1/18. * (n * (n-1) * (2*n+5) - _repeat_term(list(x)) - _repeat_term(list(y)))
     try:
-        sigma = np.sqrt(sigsq)
-        ru = min(int(np.round((nt - z*sigma)/2.)), len(slopes)-1)
-        rl = max(int(np.round((nt + z*sigma)/2.)) - 1, 0)
-        delta = slopes[[rl, ru]]
+        sigma = math.sqrt(sigsq)                              # negative: ValueError, as np.sqrt's NaN gives below
+        ru = min(round((nt - z*sigma)/2.), nt - 1)
+        rl = max(round((nt + z*sigma)/2.) - 1, 0)
+        delta = (slopes[rl], slopes[ru])
     except (ValueError, IndexError):
-        delta = (np.nan, np.nan)
+        delta = (math.nan, math.nan)
     return float(medslope), float(delta[0]), float(delta[1])
+
+
+def _scipy_theil_slopes(y: list, x: list, alpha: float) -> tuple[float, float, float]:
+    result = stats.theilslopes(y, x, alpha=alpha)
+    return float(result.slope), float(result.low_slope), float(result.high_slope)
 
 
 def improving_trend(sc: ScaleFacts, th: ReadinessThresholds) -> Trend | None:
@@ -840,8 +848,23 @@ def readiness(con: duckdb.DuckDBPyConnection, settings: Settings,
     cells = _cells(con, params)
     if settings.scope_clinician_id is not None:
         prepare(con, settings)  # the viewer's patients only, from here on
-    records = [_record(ep, cells, th) for ep in _facts(con, params)]
-    return sorted(records, key=_sort_key)
+    with _no_cyclic_gc():
+        return sorted((_record(ep, cells, th) for ep in _facts(con, params)), key=_sort_key)
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """No cyclic garbage collection while the records are built. They are hundreds of thousands of
+    small acyclic objects (tuples, dicts, strings: reference counting frees them), and every 700
+    allocations Python would otherwise scan them all for cycles: a tenth of readiness's time for
+    the whole clinic. Left as it was found (another thread may have turned it off too)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 TABLE_COLUMNS = ("patient", "clinician", "category", "last session", "first → last", "reason")
