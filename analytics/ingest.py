@@ -352,13 +352,15 @@ def _registry_table(con: duckdb.DuckDBPyConnection) -> None:
 def _check_sessions(con: duckdb.DuckDBPyConnection, res: Resolved, fmts: list[str], today: date) -> None:
     cols = ", ".join(
         (_text(res.fields[f]) if f in res.fields else "CAST(NULL AS VARCHAR)") + f" AS {f}" for f in SESSION_FIELDS)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _in_rows AS SELECT line, {cols} FROM _in_raw")
+    # _in_rows and _in_cells are views: each is read once, by the check that follows, so a copy of
+    # the whole file in memory would buy nothing
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _in_rows AS SELECT line, {cols} FROM _in_raw")
     cells = " UNION ALL ".join(
         f"SELECT line, {_lit(s.scale)} AS scale, {s.item} AS item, {_text(s.index)} AS raw FROM _in_raw "
         f"WHERE {_text(s.index)} IS NOT NULL" for s in res.scores)
     if not cells:
         cells = "SELECT CAST(NULL AS BIGINT) AS line, '' AS scale, 0 AS item, '' AS raw WHERE false"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _in_cells AS {cells}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _in_cells AS {cells}")
     params = {"date_formats": fmts, "date_label": date_pattern_label(fmts[0]), "today": today}
     con.execute("CREATE OR REPLACE TEMP TABLE _in_sessions AS " + read_sql("ingest/check_sessions.sql"), params)
     con.execute("CREATE OR REPLACE TEMP TABLE _in_scores AS " + read_sql("ingest/check_scores.sql"))
@@ -367,7 +369,7 @@ def _check_sessions(con: duckdb.DuckDBPyConnection, res: Resolved, fmts: list[st
 
 def _check_measurements(con: duckdb.DuckDBPyConnection, res: Resolved, fmts: list[str], today: date) -> None:
     cols = ", ".join(f"{_text(res.fields[f])} AS {f}" for f in ("patient_id", "date", "measure", "score"))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _in_rows AS SELECT line, {cols} FROM _in_raw")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _in_rows AS SELECT line, {cols} FROM _in_raw")
     measures = [(norm(k), sid) for sid, s in load_registry().items() for k in {sid, s.name}]
     con.execute("CREATE OR REPLACE TEMP TABLE _in_measures (raw_norm VARCHAR, scale VARCHAR)")
     con.executemany("INSERT INTO _in_measures VALUES (?, ?)", sorted(set(measures)))
@@ -489,7 +491,9 @@ def _import_one(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, *,
                          datetime.now(timezone.utc).replace(tzinfo=None)])
                     _log_rejects(con, batch, rejected)
                     assign_episodes(con, settings.episode_gap_days)
-                for t in ("_in_raw", "_in_rows", "_in_cells", "_in_sessions", "_in_scores", "_in_long",
+                for v in ("_in_rows", "_in_cells"):
+                    con.execute(f"DROP VIEW IF EXISTS {v}")
+                for t in ("_in_raw", "_in_sessions", "_in_scores", "_in_long",
                           "_in_checked", "_in_values", "_in_measures", "_in_reject_errors", "_in_reject_scans"):
                     con.execute(f"DROP TABLE IF EXISTS {t}")
                 con.execute("ROLLBACK" if dry_run else "COMMIT")
