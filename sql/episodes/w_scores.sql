@@ -5,24 +5,23 @@
 -- are kept in measurements but count in no figure.
 -- (The two ways of matching are two equi-joins put together: one join ON a OR b cannot use a hash
 -- join and takes time quadratic in the number of rows.)
-WITH candidates AS (
-    SELECT m.measurement_key, m.scale, m.score, s.session_key, s.clinician_id
+-- A score with its session's key matches that one session (session_key is unique), so only scores
+-- matched by date need ranking: the window runs over those alone.
+WITH by_session AS (
+    SELECT s.episode_id, s.patient_id, s.clinician_id, s.session_key, s.session_date, s.session_number,
+           m.scale, m.score, m.measurement_key
     FROM measurements m
     JOIN w_sessions s ON s.session_key = m.session_key
     WHERE m.session_key IS NOT NULL AND s.status = 'attended'
-    UNION ALL
-    SELECT m.measurement_key, m.scale, m.score, s.session_key, s.clinician_id
+),
+by_date AS (
+    SELECT s.episode_id, s.patient_id, s.clinician_id, s.session_key, s.session_date, s.session_number,
+           m.scale, m.score, m.measurement_key,
+           row_number() OVER (PARTITION BY m.measurement_key ORDER BY s.clinician_id, s.session_key) AS rn
     FROM measurements m
     JOIN w_sessions s ON s.patient_id = m.patient_id AND s.session_date = m.measure_date
     WHERE m.session_key IS NULL AND s.status = 'attended'
-),
-matched AS (
-    SELECT measurement_key, scale, score, session_key,
-           row_number() OVER (PARTITION BY measurement_key ORDER BY clinician_id, session_key) AS rn
-    FROM candidates
 )
-SELECT s.episode_id, s.patient_id, s.clinician_id, s.session_key, s.session_date, s.session_number,
-       x.scale, x.score, x.measurement_key
-FROM matched x
-JOIN w_sessions s ON s.session_key = x.session_key
-WHERE x.rn = 1
+SELECT * FROM by_session
+UNION ALL
+SELECT * EXCLUDE (rn) FROM by_date WHERE rn = 1

@@ -8,18 +8,22 @@
 -- Access scope ($scope_clinician_id, analytics/access.py): when set, only the sessions of patients
 -- who have at least one session (of any status, any date) with that clinician; NULL: the whole clinic.
 -- Every figure derives from this table, so a clinician's scope holds in every figure.
-SELECT s.*,
-       CASE WHEN s.status = 'attended'
-                 AND (s.session_type IS NULL OR lower(s.session_type) NOT LIKE '%assess%')
+-- (session_key is unique, so the order is total and an attended session's number is exactly its
+-- booked_number: one window, one sort.)
+WITH numbered AS (
+    SELECT s.*,
+           1 + coalesce(sum(CASE WHEN s.status = 'attended' THEN 1 ELSE 0 END)
+                    OVER (PARTITION BY s.episode_id ORDER BY s.session_date, s.session_time, s.session_key
+                          ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS booked_number
+    FROM sessions s
+    WHERE s.session_date <= $as_of
+      AND ($scope_clinician_id IS NULL
+           OR s.patient_id IN (SELECT v.patient_id FROM sessions v WHERE v.clinician_id = $scope_clinician_id))
+)
+SELECT * EXCLUDE (booked_number),
+       CASE WHEN status = 'attended'
+                 AND (session_type IS NULL OR lower(session_type) NOT LIKE '%assess%')
             THEN 1 ELSE 0 END AS is_treatment,
-       CASE WHEN s.status = 'attended'
-            THEN row_number() OVER (PARTITION BY s.episode_id, CASE WHEN s.status = 'attended' THEN 1 ELSE 0 END
-                                    ORDER BY s.session_date, s.session_time, s.session_key)
-       END AS session_number,
-       1 + coalesce(sum(CASE WHEN s.status = 'attended' THEN 1 ELSE 0 END)
-                OVER (PARTITION BY s.episode_id ORDER BY s.session_date, s.session_time, s.session_key
-                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS booked_number
-FROM sessions s
-WHERE s.session_date <= $as_of
-  AND ($scope_clinician_id IS NULL
-       OR s.patient_id IN (SELECT v.patient_id FROM sessions v WHERE v.clinician_id = $scope_clinician_id))
+       CASE WHEN status = 'attended' THEN CAST(booked_number AS BIGINT) END AS session_number,
+       booked_number
+FROM numbered

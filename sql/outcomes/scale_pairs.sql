@@ -6,12 +6,13 @@
 -- pair (a change to measure) needs two or more. With one scored session first = last.
 -- Two scores of one scale at the same session (a session log and a measurement file) are ordered
 -- by measurement key, so the result is the same on every run.
+-- (measurement_key is unique in w_scores, so the order is total and the last score is the one
+-- numbered n of n: one sort of the scores, not two.)
 WITH ordered AS (
     SELECT episode_id, scale, score, session_key, session_date, session_number,
            row_number() OVER (PARTITION BY episode_id, scale
                               ORDER BY session_number, measurement_key) AS rn_first,
-           row_number() OVER (PARTITION BY episode_id, scale
-                              ORDER BY session_number DESC, measurement_key DESC) AS rn_last
+           count(*) OVER (PARTITION BY episode_id, scale) AS n_scores
     FROM w_scores
 )
 SELECT episode_id, scale,
@@ -19,8 +20,8 @@ SELECT episode_id, scale,
        max(CASE WHEN rn_first = 1 THEN score END)                    AS first_score,
        max(CASE WHEN rn_first = 1 THEN session_date END)             AS first_date,
        max(CASE WHEN rn_first = 1 THEN session_number END)           AS first_session,
-       max(CASE WHEN rn_last = 1 THEN score END)                     AS last_score,
-       max(CASE WHEN rn_last = 1 THEN session_date END)              AS last_date,
-       max(CASE WHEN rn_last = 1 THEN session_number END)            AS last_session
+       max(CASE WHEN rn_first = n_scores THEN score END)             AS last_score,
+       max(CASE WHEN rn_first = n_scores THEN session_date END)      AS last_date,
+       max(CASE WHEN rn_first = n_scores THEN session_number END)    AS last_session
 FROM ordered
 GROUP BY episode_id, scale

@@ -29,8 +29,10 @@ reference AS (
 ),
 cell_scores AS (
     SELECT x.scale, x.severity_band, x.band_order, w.session_number, w.episode_id, w.score,
+           -- ordered by score alone: equal scores may take their ranks in any order, but the score
+           -- at each rank, all the percentiles read, is the same whatever the order of ties
            row_number() OVER (PARTITION BY x.scale, x.severity_band, w.session_number
-                              ORDER BY w.score, w.episode_id, w.measurement_key) AS rn,
+                              ORDER BY w.score) AS rn,
            count(*) OVER (PARTITION BY x.scale, x.severity_band, w.session_number) AS n
     FROM reference x
     JOIN w_scores w ON w.episode_id = x.episode_id AND w.scale = x.scale
@@ -44,11 +46,12 @@ wanted AS (
     UNION ALL SELECT 'p_upper', CAST($upper_percentile AS DOUBLE)
     UNION ALL SELECT 'p_lower', CAST($lower_percentile AS DOUBLE)
 ),
-positions AS (
+positions AS (   -- only the one or two ordered scores each percentile interpolates between
     SELECT c.scale, c.severity_band, c.band_order, c.session_number, c.rn, c.score,
            q.which, (c.n - 1) * q.p AS h
     FROM cell_scores c
     CROSS JOIN wanted q
+    WHERE c.rn = floor((c.n - 1) * q.p) + 1 OR c.rn = ceil((c.n - 1) * q.p) + 1
 ),
 interpolated AS (
     SELECT scale, severity_band, band_order, session_number, which,
