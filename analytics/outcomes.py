@@ -183,8 +183,9 @@ def kpis(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     caseload = _query(con, "caseload.sql").iloc[0]
     counts = _rate_counts(con, period="all", by=None)
     row = {c: (int(counts[c].iloc[0]) if len(counts) else 0) for c in counts.columns if c not in ("period", "grp")}
-    pairs = _query(con, "jt_pairs.sql")
-    phq9 = pairs[(pairs["scale"] == "phq9") & (pairs["in_rates"] == 1) & (pairs["paired"] == 1)]
+    phq9 = con.execute(   # the PHQ-9 pairs of jt_pairs.sql over which the effect size is taken, in its order
+        f"SELECT first_score, last_score FROM ({_sql('jt_pairs.sql')[0]}\n) "
+        "WHERE scale = 'phq9' AND in_rates = 1 AND paired = 1 ORDER BY episode_id").df()
 
     def r(measure: str) -> float | None:
         num, den = MEASURES[measure]

@@ -39,6 +39,9 @@ CATEGORIES = ("recovered", "improved", "unchanged", "deteriorated")
 
 
 def _as_float_array(values: Sequence[float] | pd.Series | np.ndarray, name: str) -> np.ndarray:
+    if isinstance(values, (pd.Series, np.ndarray)) and pd.api.types.is_numeric_dtype(values.dtype):
+        # already numbers (a column of scores): the same floats, without a Python object per value
+        return pd.Series(values).to_numpy(dtype="float64", na_value=np.nan)
     try:
         arr = pd.to_numeric(pd.Series(list(values), dtype="object"), errors="raise").astype("float64").to_numpy()
     except (TypeError, ValueError) as exc:
