@@ -18,6 +18,7 @@ WITH scored AS (
     FROM w_scores sc
     JOIN scale_registry r ON r.scale = sc.scale
     WHERE r.is_outcome AND r.cutoff IS NOT NULL
+      AND sc.episode_id IN (SELECT episode_id FROM w_episodes WHERE ended = 0)   -- only these are shown
 ),
 last_case AS (
     SELECT episode_id, scale,

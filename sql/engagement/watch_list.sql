@@ -9,24 +9,22 @@
 -- after the as-of date (read from sessions: later sessions count in no figure, but bookings are
 -- exactly those).
 -- Scope: the episode's clinician ($clinician_id) and site ($site), NULL for all.
-WITH took_place AS (
-    SELECT episode_id, status,
-           row_number() OVER (PARTITION BY episode_id ORDER BY session_date, session_time, session_key) AS pos
+WITH attended AS (
+    -- a missed session after the latest attended one was booked as session (attended so far) + 1;
+    -- one before it as an earlier number (w_sessions.booked_number): no need to order the sessions
+    SELECT episode_id, coalesce(max(session_number), 0) AS attended_so_far
     FROM w_sessions
-    WHERE status IN ('attended', 'no_show', 'late_cancel')
-),
-last_attended AS (
-    SELECT episode_id, max(pos) AS pos
-    FROM took_place
     WHERE status = 'attended'
     GROUP BY episode_id
 ),
 missed AS (
-    SELECT t.episode_id, CAST(count(*) AS INTEGER) AS missed_in_a_row
-    FROM took_place t
-    LEFT JOIN last_attended l ON l.episode_id = t.episode_id
-    WHERE t.status IN ('no_show', 'late_cancel') AND (l.pos IS NULL OR t.pos > l.pos)
-    GROUP BY t.episode_id
+    SELECT s.episode_id, CAST(count(*) AS INTEGER) AS missed_in_a_row
+    FROM w_sessions s
+    LEFT JOIN attended a ON a.episode_id = s.episode_id
+    WHERE s.status IN ('no_show', 'late_cancel')
+      AND s.booked_number = coalesce(a.attended_so_far, 0) + 1
+      AND s.episode_id IN (SELECT episode_id FROM w_episodes WHERE ended = 0)
+    GROUP BY s.episode_id
 ),
 next_booked AS (
     SELECT patient_id, min(session_date) AS next_booked_date
