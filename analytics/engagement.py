@@ -204,35 +204,31 @@ def access_waits(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str
     return _access_waits(con, _prepared(con, settings))
 
 
-def _median(values: pd.Series) -> float | None:
-    values = values.dropna().astype(float)
-    return None if values.empty else float(values.median())
-
-
 def _access_waits(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> dict[str, Any]:
-    frame = _query(con, "access.sql", params)
-    waits = frame["days_referral_to_first"].dropna().astype(int)
-    negative = int((waits < 0).sum())
-    valid = frame[frame["days_referral_to_first"].notna() & (frame["days_referral_to_first"] >= 0)]
-    n = len(valid)
-    over6 = int(valid["over_6_weeks"].sum())
-    over18 = int(valid["over_18_weeks"].sum())
-    waiting = frame[frame["waiting"] == 1]
+    access = read_sql("engagement/access.sql")
+    used = set(_PARAM_RE.findall(access))
+    sql = f"WITH access AS (\n{access}\n)\n{read_sql('engagement/access_summary.sql')}"
+    cursor = con.execute(sql, {k: params[k] for k in used})
+    row = dict(zip([c[0] for c in cursor.description], cursor.fetchall()[0]))
+
+    def median(value: Any) -> float | None:
+        return None if value is None else float(value)
+
+    n = int(row["referral_episodes"])
+    over6, over18 = int(row["over_6_weeks"]), int(row["over_18_weeks"])
     return {
         "referral_to_first": {
-            "episodes": n, "median_days": _median(valid["days_referral_to_first"]),
+            "episodes": n, "median_days": median(row["referral_median_days"]),
             "over_6_weeks": over6, "over_6_weeks_share": rate(over6, n),
             "over_18_weeks": over18, "over_18_weeks_share": rate(over18, n),
-            "referral_after_first_session": negative,
+            "referral_after_first_session": int(row["referral_after_first_session"]),
         },
         "first_to_second": {
-            "episodes": int(frame["days_first_to_second"].notna().sum()),
-            "median_days": _median(frame["days_first_to_second"]),
+            "episodes": int(row["second_episodes"]), "median_days": median(row["second_median_days"]),
         },
         "waiting": {
-            "episodes": int(len(waiting)), "median_days": _median(waiting["days_waiting"]),
-            "over_6_weeks": int((waiting["days_waiting"] > 42).sum()),
-            "over_18_weeks": int((waiting["days_waiting"] > 126).sum()),
+            "episodes": int(row["waiting_episodes"]), "median_days": median(row["waiting_median_days"]),
+            "over_6_weeks": int(row["waiting_over_6_weeks"]), "over_18_weeks": int(row["waiting_over_18_weeks"]),
         },
     }
 
@@ -330,7 +326,10 @@ def retention_episodes(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd
 
 
 def _retention_episodes(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> pd.DataFrame:
+    from .outcomes import build_scale_pairs   # lazily: outcomes imports this module's figures too
+
     _severity_bands(con)
+    build_scale_pairs(con)                    # the intake PHQ-9 is the episode's first PHQ-9 score
     return _query(con, "retention.sql", params)
 
 

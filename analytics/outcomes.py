@@ -139,11 +139,17 @@ def _prepare(con: duckdb.DuckDBPyConnection, settings: Settings, *, with_outcome
     con.register("_scale_bands_df", _bands_frame())
     con.execute("CREATE OR REPLACE TEMP TABLE scale_bands AS SELECT * FROM _scale_bands_df")
     con.unregister("_scale_bands_df")
-    _build(con, "w_scale_pairs", "scale_pairs.sql", cluster_by="episode_id, scale")  # a patient's episodes
+    build_scale_pairs(con)
     if with_outcomes:
         _build(con, "w_outcomes", "episode_outcomes.sql")
     _build(con, "w_jt_reference", "jt_reference.sql")
     return as_of
+
+
+def build_scale_pairs(con: duckdb.DuckDBPyConnection) -> None:
+    """w_scale_pairs (first and last score of each scale in each episode) over this cursor's
+    w_scores (episodes.prepare first); kept with the work tables, stored by episode."""
+    _build(con, "w_scale_pairs", "scale_pairs.sql", cluster_by="episode_id, scale")  # a patient's episodes
 
 
 def _scope(con: duckdb.DuckDBPyConnection, settings: Settings, *, all_clinicians: bool = False) -> None:
