@@ -103,9 +103,22 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False) -
         raise
     con.execute("SET enable_progress_bar = false")  # no progress bar in CLI output
     con.execute(f"SET memory_limit = '{memory_limit()}'")
+    _refuse_newer(con, target)
     if not read_only:
         migrate(con)
     return con
+
+
+def _refuse_newer(con: duckdb.DuckDBPyConnection, target: str) -> None:
+    """An older Waypoint does not read or write a database a newer one has migrated: it would not
+    know the newer tables and columns, and could write rows they do not describe."""
+    found, known = schema_version(con), latest_version()
+    if found is not None and found > known:
+        con.close()
+        raise WaypointError(
+            f"{target}: this database is at schema version {found}, written by a newer Waypoint; this "
+            f"Waypoint knows versions up to {known}. Install the newer Waypoint (or open a backup made "
+            "before the upgrade); the database was not changed.")
 
 
 def memory_limit() -> str:

@@ -1,10 +1,12 @@
-"""The clinic database: created at the latest schema version, migrated when older, path rules."""
+"""The clinic database: created at the latest schema version, migrated when older, refused when
+newer, path rules."""
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from analytics import db
+from analytics.errors import WaypointError
 
 
 def test_new_database_has_canonical_tables_and_latest_version(tmp_path):
@@ -58,3 +60,20 @@ def test_path_comes_from_argument_then_environment_then_default(monkeypatch):
 def test_memory_database_works_for_tests():
     con = db.connect(":memory:")
     assert db.is_empty(con)
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_database_from_a_newer_waypoint_is_refused_and_left_unchanged(tmp_path, read_only):
+    path = tmp_path / "clinic.duckdb"
+    con = db.connect(path)
+    newer = db.latest_version() + 1
+    con.execute("INSERT INTO schema_version VALUES (?, TIMESTAMP '2030-01-01 00:00:00')", [newer])
+    con.close()
+    before = path.read_bytes()
+    with pytest.raises(WaypointError, match=rf"schema version {newer}, written by a newer Waypoint.*"
+                                            rf"up to {db.latest_version()}.*Install the newer Waypoint"):
+        db.connect(path, read_only=read_only)
+    assert path.read_bytes() == before
+    again = duckdb.connect(str(path))           # and the file is not left locked
+    assert again.execute("SELECT max(version) FROM schema_version").fetchone() == (newer,)
+    again.close()
