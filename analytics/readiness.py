@@ -341,7 +341,7 @@ def _in_scope(con: duckdb.DuckDBPyConnection, table: str, params: dict[str, Any]
     """Rows (``columns``, in that order) of a kept whole-clinic facts table for the episodes in
     scope (readiness_scope)."""
     return con.execute(
-        f"""SELECT {', '.join(c if c.startswith('CAST(') else f'x.{c}' for c in columns)} FROM {table} x
+        f"""SELECT {', '.join(f'x.{c}' for c in columns)} FROM {table} x
             WHERE ($clinician_id IS NULL OR x.clinician_id = $clinician_id)
               AND x.episode_id IN (SELECT episode_id FROM readiness_scope)
             ORDER BY {order}""", {"clinician_id": params["clinician_id"]}).fetchall()
@@ -380,8 +380,7 @@ def _facts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[Episo
         scales.setdefault(r[0], []).append(ScaleFacts(*r[1:], tuple(series[(r[0], r[1])])))
     risks: dict[str, list[RiskFacts]] = {}
     for r in _in_scope(con, "readiness_risk", params, "x.episode_id, x.scale",
-                       ["episode_id", "scale", "measure_date", "CAST(risk_item AS INTEGER)",
-                        "CAST(risk_threshold AS INTEGER)", "CAST(item_score AS INTEGER)", "CAST(flagged AS INTEGER)"]):
+                       ["episode_id", "scale", "measure_date", "risk_item", "risk_threshold", "item_score", "flagged"]):
         risks.setdefault(r[0], []).append(RiskFacts(*r[1:]))
     episodes = []
     last = len(order)

@@ -2,9 +2,11 @@
 attended sessions (tapering)."""
 from datetime import date, timedelta
 
+import pandas as pd
 import pytest
 
-from analytics.engagement import frequency, interval_summary, session_intervals, sessions_delivered
+from analytics.engagement import (frequency, interval_summary, intervals_by_session_number, session_intervals,
+                                  sessions_delivered)
 from analytics.settings import Settings
 from tests.builders import S, clinic
 
@@ -74,6 +76,13 @@ def test_interval_summary_by_session_number():
          "weekly": 1, "fortnightly": 0, "monthly": 0, "longer": 0},
     ]
     assert list(summary["session_number"]) == [2, 3, 4, 5, 6, 7]
+
+
+def test_the_summary_computed_in_the_database_is_the_summary_of_the_intervals():
+    con = tapering_clinic()
+    for settings in (Settings(), Settings(clinician_id="c1")):
+        pd.testing.assert_frame_equal(intervals_by_session_number(con, settings),
+                                      interval_summary(session_intervals(con, settings)))
 
 
 def test_sessions_delivered_per_clinician_per_month():

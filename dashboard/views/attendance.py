@@ -86,12 +86,12 @@ if intervals is not None and len(intervals):
     if len(second):
         st.plotly_chart(charts.histogram(second, x="days_since_previous", x_title="Days from first to second session",
                                          y_title="Episodes"), key="first-second")
-    from analytics.engagement import interval_summary
-
     with st.expander("Gaps by session number (tapering)"):
-        ui.table(interval_summary(intervals).rename(columns={
-            "session_number": "Session", "intervals": "Gaps", "median_days": "Median days", "mean_days": "Mean days"}),
-            "gaps by session number", key="intervals-table")
+        gaps = ui.safe("Gaps by session number", "engagement.intervals_by_session_number", settings)
+        if gaps is not None:
+            ui.table(gaps.rename(columns={
+                "session_number": "Session", "intervals": "Gaps", "median_days": "Median days",
+                "mean_days": "Mean days"}), "gaps by session number", key="intervals-table")
 
 st.subheader("Disengagement watch list")
 st.caption("Patients in treatment who have missed several sessions in a row, or have not attended for a while. "
