@@ -163,6 +163,19 @@ def test_overview_offers_the_sql_behind_each_headline_figure(clinic):
     assert outcomes.sql_for("attendance").strip() in [c.value.strip() for c in at.code]
 
 
+def test_the_episodes_behind_the_figures_are_listed_when_opened_with_their_download(clinic):
+    at = run()
+    assert not any("in_rates" in df.value.columns for df in at.dataframe)   # closed: not computed
+    at.session_state["behind-open"] = True
+    at.run()
+    behind = dataframe_with(at, "in_rates")
+    start, end = period(at)
+    expected = outcomes.episode_outcomes(clinic.cursor(), Settings(date_from=start, date_to=end))
+    ended = expected.loc[expected["in_rates"] == 1, "episode_id"]
+    assert len(ended) > 0 and sorted(behind["episode_id"]) == sorted(ended)
+    assert "dl-behind" in [b.key for b in at.get("download_button")]
+
+
 # ---------------------------------------------------------------------------------------------
 # clinicians
 # ---------------------------------------------------------------------------------------------

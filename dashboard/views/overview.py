@@ -92,11 +92,15 @@ if kpis:
                    f"({previous_settings.date_from:%d %b %Y} – {previous_settings.date_to:%d %b %Y}). "
                    "For deterioration and dropout a fall is good, and is shown in green.")
 
-    with st.expander("The episodes behind these figures"):
-        behind = data.outcome_episodes(settings)
-        st.caption("Every episode that ended in the period, with its scores and how it was counted "
-                   "(1 = counted in that figure, 0 = not, empty = not applicable).")
-        ui.table(behind, "episodes behind the headline figures", key="behind")
+    # opened on demand (on_change="rerun"): in a large clinic this table and its CSV are most of
+    # what a page run costs, and most visits do not open it
+    behind_box = st.expander("The episodes behind these figures", key="behind-open", on_change="rerun")
+    with behind_box:
+        if behind_box.open:
+            behind = data.outcome_episodes(settings)
+            st.caption("Every episode that ended in the period, with its scores and how it was counted "
+                       "(1 = counted in that figure, 0 = not, empty = not applicable).")
+            ui.table(behind, "episodes behind the headline figures", key="behind")
     ui.sql_picker({"Recovery": "recovery_rate", "Reliable improvement": "reliable_improvement_rate",
                    "Reliable deterioration": "reliable_deterioration_rate", "Reliable recovery": "reliable_recovery_rate",
                    "Paired scores": "paired_completeness", "Attendance": "attendance", "Dropout": "dropout_rate",
