@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +30,19 @@ def serve(db: str | None = None, port: int = 8501, host: str = "127.0.0.1") -> i
     env = dict(os.environ, WAYPOINT_DB=str(Path(resolve_path(db)).resolve()) if resolve_path(db) != ":memory:" else ":memory:")
     print(f"Waypoint dashboard on http://{'localhost' if host in ('127.0.0.1', 'localhost') else host}:{port}"
           f" (database {env['WAYPOINT_DB']}); Ctrl+C stops it.", flush=True)
+    return run_server(streamlit_command(port, host), env)
+
+
+def run_server(command: list[str], env: dict[str, str]) -> int:
+    """Run the server until it exits. A SIGTERM to ``waypoint serve`` (``kill``, a service
+    manager's stop) is passed on to the server, which then shuts down in order, rather than left
+    running without its parent; Ctrl+C reaches both, and ends with exit status 0."""
+    proc = subprocess.Popen(command, env=env)
+    previous = signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
     try:
-        return subprocess.call(streamlit_command(port, host), env=env)
+        return proc.wait()
     except KeyboardInterrupt:
+        proc.wait()
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)

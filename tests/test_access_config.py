@@ -25,7 +25,7 @@ def no_secrets(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HOME", str(tmp_path))
     calls = []
-    monkeypatch.setattr(serve.subprocess, "call", lambda cmd, env=None: calls.append(cmd) or 0)
+    monkeypatch.setattr(serve, "run_server", lambda cmd, env=None: calls.append(cmd) or 0)
     return calls
 
 
@@ -97,3 +97,34 @@ def test_with_sign_in_configured_a_public_address_is_allowed(no_secrets, tmp_pat
     check_bind_address("0.0.0.0", signed_in=sign_in_configured())
     assert serve.serve(db=":memory:", host="0.0.0.0") == 0
     assert no_secrets
+
+
+def test_stopping_waypoint_serve_stops_the_server_it_started(tmp_path):
+    """`kill <waypoint serve>` (a service manager's stop) must not leave the dashboard running."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pid_file = tmp_path / "server.pid"
+    server = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(120)"
+    parent = subprocess.Popen([sys.executable, "-c",
+                               "import os, sys; from analytics.serve import run_server; "
+                               f"sys.exit(run_server([sys.executable, '-c', {server!r}], dict(os.environ)))"])
+    deadline = time.time() + 30
+    while not (pid_file.exists() and pid_file.read_text()) and time.time() < deadline:
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    parent.send_signal(signal.SIGTERM)
+    parent.wait(30)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(child, signal.SIGKILL)
+        pytest.fail("the server outlived `waypoint serve`")
