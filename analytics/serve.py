@@ -9,7 +9,9 @@ from pathlib import Path
 
 from .db import resolve_path
 
-APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+# dashboard/server.py wraps dashboard/app.py with a start-up hook that warms the figure caches
+# (dashboard/warmup.py); the pages are app.py's.
+APP = Path(__file__).resolve().parent.parent / "dashboard" / "server.py"
 
 
 def streamlit_command(port: int, host: str) -> list[str]:

@@ -17,7 +17,10 @@ For each size: a demo clinic's CSV export (cached under benchmarks/cache/; one c
 - pandas      benchmarks/pandas_impl.py over the same tables, checked against Waypoint's subset
 - caseload    p50/p95 of readiness for one clinician (the one with most sessions)
 - patient     p50/p95 of outcomes.trajectories for one patient
-- overview    the dashboard's clinic overview page rendered with streamlit's AppTest
+- overview    the dashboard's clinic overview page rendered with streamlit's AppTest, in a fresh
+              process (nothing cached): first render and rerun
+- warmup      the same page as the first visitor of `waypoint serve` finds it: the server's
+              warm-up (dashboard/warmup.py) first, then the first render of a new session
 
 Prints a table per size and writes benchmarks/results/<size>.json (+ summary.md). A step that
 fails or runs past --timeout is recorded with its error instead of a time.
@@ -52,7 +55,7 @@ SESSIONS_PER_CLINICIAN = 2000
 def clinicians_for(size: int) -> int:
     return max(8, round(size / SESSIONS_PER_CLINICIAN))
 SEED = 20260
-STEPS = ("floor", "import", "analytics", "pandas", "caseload", "patient", "overview")
+STEPS = ("floor", "import", "analytics", "pandas", "caseload", "patient", "overview", "warmup")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -236,9 +239,32 @@ def step_overview(args: dict) -> dict:
     return {"seconds": first, "rerun_seconds": rerun, "page_title": titles[0] if titles else None}
 
 
+def step_warmup(args: dict) -> dict:
+    app = ROOT / "dashboard" / "app.py"
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import warmup
+
+    os.environ["WAYPOINT_DB"] = str(args["db"])
+    t = time.perf_counter()
+    took = warmup.prime()                    # what `waypoint serve` runs at start-up
+    primed = time.perf_counter() - t
+    at = AppTest.from_file(str(app), default_timeout=args["timeout"])
+    t = time.perf_counter()
+    at.run()
+    first = time.perf_counter() - t
+    if at.exception:
+        return {"skipped": f"the overview page raised: {at.exception[0].message[:300]}"}
+    t = time.perf_counter()
+    at.run()
+    rerun = time.perf_counter() - t
+    return {"warmup_seconds": primed, "seconds": first, "rerun_seconds": rerun, "warmup_parts": took}
+
+
 STEP_FUNCTIONS = {"generate": step_generate, "floor": step_floor, "import": step_import,
                   "analytics": step_analytics, "pandas": step_pandas, "caseload": step_caseload,
-                  "patient": step_patient, "overview": step_overview}
+                  "patient": step_patient, "overview": step_overview,
+                  "warmup": step_warmup}
 
 
 def _child(name: str, args_json: str) -> None:
@@ -336,8 +362,8 @@ def run_size(size: int, opts: argparse.Namespace) -> dict:
                                        opts.timeout)
         elif step in ("caseload", "patient"):
             steps[step] = run_step(step, {"db": str(db), "repeat": repeat}, opts.timeout)
-        elif step == "overview":
-            steps[step] = run_step("overview", {"db": str(db), "timeout": opts.timeout}, opts.timeout + 30)
+        elif step in ("overview", "warmup"):
+            steps[step] = run_step(step, {"db": str(db), "timeout": opts.timeout}, opts.timeout + 30)
     for step in wanted:
         print(f"  {name} {step}: {_short(steps[step])}", file=sys.stderr)
     return {"size": size, "label": name, "clinicians": clinicians, "csv": str(csv), "steps": steps}
@@ -349,7 +375,7 @@ def _short(out: dict) -> str:
     if "skipped" in out:
         return "skipped: " + out["skipped"]
     return ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in out.items()
-                     if k not in ("parts", "differences"))
+                     if k not in ("parts", "differences", "warmup_parts"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -387,6 +413,10 @@ def table(result: dict) -> list[tuple[str, str, str, str]]:
     ov = get("overview")
     rows.append(("overview page render (first / rerun)",
                  f"{_s(ov)} / {_s(ov, 'rerun_seconds')}" if "skipped" not in ov else f"skipped: {ov['skipped']}", "", ""))
+    wu = get("warmup")
+    rows.append(("overview after the server's warm-up (warm-up / first / rerun)",
+                 f"{_s(wu, 'warmup_seconds')} / {_s(wu)} / {_s(wu, 'rerun_seconds')}"
+                 if "skipped" not in wu else f"skipped: {wu['skipped']}", "", ""))
     mem = ", ".join(f"{k} {v['peak_rss_mb']:.0f}" for k, v in st.items() if "peak_rss_mb" in v)
     rows.append(("peak RSS per step (MB)", mem, "", ""))
     return rows
@@ -413,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=0, help="timed calls per interactive path (default 20; 10 at 1e7)")
     p.add_argument("--timeout", type=float, default=1800, help="seconds before a step is abandoned (default 1800)")
     p.add_argument("--skip", default="", help=f"comma-separated steps to leave out ({', '.join(STEPS)})")
-    p.add_argument("--skip-overview", action="store_true", help="same as --skip overview")
+    p.add_argument("--skip-overview", action="store_true", help="same as --skip overview,warmup")
     p.add_argument("--reuse-db", action="store_true", help="keep the cached Waypoint database (no import step)")
     p.add_argument("--pandas-max", type=float, default=1e7, help="largest size the pandas step runs at")
     p.add_argument("--step", help=argparse.SUPPRESS)
@@ -422,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     if opts.step:
         _child(opts.step, opts.args)
         return 0
-    opts.skip = {s.strip() for s in opts.skip.split(",") if s.strip()} | ({"overview"} if opts.skip_overview else set())
+    opts.skip = {s.strip() for s in opts.skip.split(",") if s.strip()} | ({"overview", "warmup"} if opts.skip_overview else set())
     unknown = opts.skip - set(STEPS)
     if unknown:
         p.error(f"unknown step(s) {', '.join(sorted(unknown))}; steps: {', '.join(STEPS)}")

@@ -18,6 +18,7 @@ exports, undo and refused sign-ins are written to the audit log (:func:`audit`).
 """
 from __future__ import annotations
 
+import contextvars
 import importlib
 import os
 import tempfile
@@ -135,7 +136,28 @@ def _compute(version: DataVersion, function: str, settings: Settings, kwargs: tu
         return func(cur, settings, **dict(kwargs))
 
 
+# The viewer of work that is not a browser session's: the server's warm-up (dashboard/warmup.py)
+# computes the whole clinic's default figures as a director would see them. Set only by
+# :func:`acting_as` in that thread (a new thread starts with no value), so no page can widen its
+# own scope with it.
+_ACTING_VIEWER: contextvars.ContextVar = contextvars.ContextVar("waypoint_acting_viewer", default=None)
+
+
+@contextmanager
+def acting_as(viewer: Any) -> Iterator[None]:
+    """Run the block's calls as ``viewer`` (an ``analytics.access.Viewer``) instead of the browser
+    session's signed-in viewer; for work outside a session (the warm-up)."""
+    token = _ACTING_VIEWER.set(viewer)
+    try:
+        yield
+    finally:
+        _ACTING_VIEWER.reset(token)
+
+
 def _viewer():
+    acting = _ACTING_VIEWER.get()
+    if acting is not None:
+        return acting
     from dashboard.auth import require_viewer
 
     return require_viewer()
@@ -183,8 +205,14 @@ def scale_registry() -> dict:
 # writes: import, undo, demo (never cached; each clears the cached figures)
 # ---------------------------------------------------------------------------------------------
 def _invalidate() -> None:
+    """Forget every cached figure (the data changed), and let the server compute the default
+    views again in the background (``dashboard/warmup.py``; nothing happens outside a server)."""
+    from dashboard import warmup
+
     _compute.clear()
+    _derived.clear()
     _options.clear()
+    warmup.start()
 
 
 @contextmanager
@@ -277,9 +305,33 @@ def readiness(settings: Settings) -> pd.DataFrame:
     return compute("readiness.readiness_frame", readiness_settings(settings))
 
 
+def intake_scale(scale: str) -> str:
+    """The scale the overview's severity-at-intake chart uses: ``scale`` when the registry gives
+    it severity bands, else PHQ-9."""
+    registry = scale_registry()
+    return scale if scale in registry and registry[scale].severity else "phq9"
+
+
+# A count table is kept in the cache itself: Streamlit hands out a copy of a cached value on every
+# read, and copying the whole clinic's readiness table (or its outcomes per episode) out of the
+# cache to count it took most of an overview run (0.5 of 0.7 s at a million sessions).
+@st.cache_data(show_spinner=False, max_entries=256)
+def _derived(version: DataVersion, name: str, settings: Settings, args: tuple) -> Any:
+    return _DERIVED[name](settings, *args)
+
+
+def _kept(name: str, settings: Settings, *args: Any) -> Any:
+    """``_DERIVED[name](settings, *args)`` in the viewer's scope, kept until the data change."""
+    return _derived(data_version(), name, _scoped(settings), args)
+
+
 def readiness_counts(settings: Settings) -> pd.DataFrame:
     """Active episodes in each readiness category, every category listed in its order (zeros too):
     category, label, description, patients."""
+    return _kept("readiness_counts", readiness_settings(settings))
+
+
+def _readiness_counts(settings: Settings) -> pd.DataFrame:
     from analytics.readiness import CATEGORIES
 
     frame = readiness(settings)
@@ -292,6 +344,10 @@ def intake_mix(settings: Settings, scale: str = "phq9") -> pd.DataFrame:
     """Episodes that started in the period by the severity band of their first score on ``scale``
     (``analytics.outcomes.episode_outcomes``: ``intake_band`` for PHQ-9, else ``<scale>_first`` placed
     in the registry's bands): band, episodes, share; bands in the registry's order, then "not scored"."""
+    return _kept("intake_mix", settings, scale)
+
+
+def _intake_mix(settings: Settings, scale: str) -> pd.DataFrame:
     registry = scale_registry()
     frame = compute("outcomes.episode_outcomes", settings)
     start = pd.to_datetime(frame["start_date"]) if len(frame) else pd.Series(dtype="datetime64[ns]")
@@ -323,12 +379,19 @@ def intake_mix(settings: Settings, scale: str = "phq9") -> pd.DataFrame:
 def sessions_by_month(settings: Settings) -> pd.DataFrame:
     """Attended sessions per month (``analytics.engagement.sessions_delivered`` summed over
     clinicians): month, attended_sessions."""
+    return _kept("sessions_by_month", settings)
+
+
+def _sessions_by_month(settings: Settings) -> pd.DataFrame:
     frame = compute("engagement.sessions_delivered", settings)
     if frame.empty:
         return pd.DataFrame(columns=["month", "attended_sessions"])
     out = frame.groupby("month", as_index=False, sort=True)["attended_sessions"].sum()
     out["attended_sessions"] = out["attended_sessions"].astype("int64")
     return out
+
+
+_DERIVED = {"readiness_counts": _readiness_counts, "intake_mix": _intake_mix, "sessions_by_month": _sessions_by_month}
 
 
 def outcome_episodes(settings: Settings) -> pd.DataFrame:

@@ -59,6 +59,20 @@ def default_period(first: date | None, last: date | None) -> tuple[date, date] |
     return (max(first, last - timedelta(days=364)), last)
 
 
+def default_scale(scales: tuple[str, ...]) -> str:
+    """PHQ-9 when the data have it, else the first scale scored."""
+    return "phq9" if "phq9" in scales or not scales else scales[0]
+
+
+def defaults() -> Filters:
+    """The view a first visit opens with: the whole clinic, the default period, the default scale
+    (what :func:`sidebar` shows before anything is chosen)."""
+    opts = data.options()
+    date_from, date_to = default_period(opts.first_date, opts.last_date) or (None, None)
+    return Filters(date_from=date_from, date_to=date_to, site=None, clinician_id=None,
+                   scale=default_scale(opts.scales), as_of=opts.last_date)
+
+
 def _parse_date(value: Any) -> date | None:
     try:
         return date.fromisoformat(str(value))
@@ -117,7 +131,7 @@ def sidebar() -> Filters:
     _seed("f_site", ("site",), parse_choice(opts.sites), ALL)
     _seed("f_clinician", ("clinician",), parse_choice(opts.clinicians), ALL)
     scales = opts.scales or ("phq9",)
-    _seed("f_scale", ("scale",), parse_choice(scales), "phq9" if "phq9" in scales else scales[0])
+    _seed("f_scale", ("scale",), parse_choice(scales), default_scale(scales))
     if st.session_state.get("f_site") not in (ALL, *opts.sites):
         st.session_state["f_site"] = ALL
     if st.session_state.get("f_clinician") not in (ALL, *opts.clinicians):

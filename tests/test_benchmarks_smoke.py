@@ -73,7 +73,8 @@ def test_the_benchmark_runs_at_1e4_and_pandas_agrees(tmp_path, capsys):
     assert result["clinicians"] == run.clinicians_for(10_000) == 8
     assert steps["pandas"]["identical"] is True, steps["pandas"]["differences"]
     assert steps["patient"]["repeat"] == 2 and steps["patient"]["p95_ms"] >= steps["patient"]["p50_ms"]
-    for name in ("generate", "floor", "import", "analytics", "pandas", "patient"):
+    assert "headline figures" in steps["warmup"]["warmup_parts"] and steps["warmup"]["seconds"] > 0
+    for name in ("generate", "floor", "import", "analytics", "pandas", "patient", "warmup"):
         assert steps[name]["peak_rss_mb"] > 0, name
     assert result["machine"]["nproc"] >= 1
     assert "1e4 sessions" in capsys.readouterr().out

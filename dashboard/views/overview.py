@@ -132,7 +132,7 @@ if monthly is not None:
 
 left, right = st.columns(2, gap="large")
 with left:
-    scale = f.scale if f.scale in registry and registry[f.scale].severity else "phq9"
+    scale = data.intake_scale(f.scale)
     st.subheader("Severity at intake")
     st.caption(f"Episodes that started in the period, by their first {registry[scale].name} score.")
     try:
