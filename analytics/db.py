@@ -22,7 +22,7 @@ DEFAULT_DB = Path("data") / "waypoint.duckdb"
 # The memory DuckDB may use for figures before it spills to disk (beside the database, in
 # <database>.tmp/, removed by DuckDB). DuckDB's own default is 80 % of RAM, which a large clinic's
 # work tables would fill on a shared machine: at 1e7 sessions one caseload held 9.3 GB without a
-# limit. WAYPOINT_MEMORY_LIMIT overrides it (e.g. "8GB"); imports lift it (unbounded_memory).
+# limit. WAYPOINT_MEMORY_LIMIT overrides it (e.g. "8GB"). Imports run under it too.
 MEMORY_LIMIT_ENV = "WAYPOINT_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "3GB"
 _MEMORY_RE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
@@ -129,22 +129,6 @@ def memory_limit() -> str:
             f"{MEMORY_LIMIT_ENV}={value!r} is not a memory size; expected a number and a unit, "
             f"e.g. 3GB, 512MB or 8GiB. Set it to one, or unset it for {DEFAULT_MEMORY_LIMIT}.")
     return value.strip()
-
-
-@contextmanager
-def unbounded_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Lift the memory limit while an import runs (DuckDB's default, 80 % of RAM, applies).
-
-    An import is one transaction: its staging tables and the new primary-key index entries stay
-    in memory until it commits, and DuckDB cannot spill the index entries, so under the figures'
-    limit a large file fails with "Out of Memory" (1e7 sessions failed at 2 and 3 GB). The limit
-    is the database's, not the connection's: other threads' figures get more room meanwhile.
-    """
-    con.execute("RESET memory_limit")
-    try:
-        yield
-    finally:
-        con.execute(f"SET memory_limit = '{memory_limit()}'")
 
 
 class DatabaseBusy(WaypointError):

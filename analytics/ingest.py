@@ -27,7 +27,7 @@ from typing import Any, Iterator, Sequence
 import duckdb
 import pandas as pd
 
-from .db import WRITE_LOCK, scalar, unbounded_memory
+from .db import WRITE_LOCK, scalar
 from .episodes import assign_episodes
 from .errors import WaypointError
 from .mapping import (
@@ -424,6 +424,24 @@ def _write(con: duckdb.DuckDBPyConnection, kind: str, batch: int) -> None:
     script = "ingest/write_sessions.sql" if kind == "sessions" else "ingest/write_measurements.sql"
     for statement in _statements(read_sql(script)):
         con.execute(statement, {"batch": batch} if "$batch" in statement else None)
+    check_unique_keys(con, batch)
+
+
+class KeysRepeated(WaypointError):
+    """An import would have stored a key twice (a fault in Waypoint, not in the file)."""
+
+
+def check_unique_keys(con: duckdb.DuckDBPyConnection, batch: int) -> None:
+    """Raise :class:`KeysRepeated` when a key batch ``batch`` wrote occurs more than once in
+    sessions, measurements or item_scores (their keys have no index to refuse a repeat:
+    ``sql/migrations/004_keys_without_indexes.sql``). Called inside the import's transaction,
+    which the caller then rolls back."""
+    repeated = con.execute(read_sql("ingest/check_unique_keys.sql"), {"batch": batch}).fetchall()
+    if repeated:
+        shown = "; ".join(f"{table} {key!r}" for table, key in repeated)
+        raise KeysRepeated(
+            f"the import would have stored a key twice ({shown}), so nothing was imported. This is a "
+            "fault in Waypoint, not in your file: please report it with the file's column headers.")
 
 
 def _statements(script: str) -> list[str]:
@@ -464,7 +482,9 @@ def _import_one(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, *,
     with _open_source(path) as src:
         label = src.path.name
         res = resolve(src.headers, mapping, load_registry(), label)
-        with _WRITE_LOCK, unbounded_memory(con):
+        # under the figures' memory limit: an import's work spills to disk beyond it (the keys have
+        # no index, whose entries could not: sql/migrations/004_keys_without_indexes.sql)
+        with _WRITE_LOCK:
             con.execute("BEGIN TRANSACTION")
             try:
                 rows_read, malformed = _load_raw(con, src)

@@ -22,9 +22,13 @@ CREATE TABLE IF NOT EXISTS patients (
     patient_id    VARCHAR PRIMARY KEY
 );
 
+-- sessions, measurements and item_scores: each key occurs once, kept so by the import (it
+-- classifies every row against the stored ones by key and checks before it commits), not by a
+-- primary-key index, whose entries DuckDB holds in memory until an import commits (migration 004).
+
 -- One row per scheduled appointment, keyed by (patient, clinician, date, time if given).
 CREATE TABLE IF NOT EXISTS sessions (
-    session_key        VARCHAR PRIMARY KEY,
+    session_key        VARCHAR NOT NULL,
     patient_id         VARCHAR NOT NULL,
     clinician_id       VARCHAR NOT NULL,
     session_date       DATE NOT NULL,
@@ -53,7 +57,7 @@ CREATE TABLE IF NOT EXISTS episodes (
 -- One row per scale score. From a wide session log the score belongs to a session; from a long
 -- measurement file it has a patient and a date (session_key may then be NULL).
 CREATE TABLE IF NOT EXISTS measurements (
-    measurement_key  VARCHAR PRIMARY KEY,  -- session_key|scale, or patient_id|date|scale
+    measurement_key  VARCHAR NOT NULL,     -- session_key|scale, or patient_id|date|scale
     session_key      VARCHAR,
     patient_id       VARCHAR NOT NULL,
     measure_date     DATE NOT NULL,
@@ -66,8 +70,7 @@ CREATE TABLE IF NOT EXISTS item_scores (
     measurement_key  VARCHAR NOT NULL,
     item             INTEGER NOT NULL,     -- 1-based item number
     score            INTEGER NOT NULL,
-    batch_id         INTEGER NOT NULL,
-    PRIMARY KEY (measurement_key, item)
+    batch_id         INTEGER NOT NULL      -- key: (measurement_key, item)
 );
 
 -- The import log.

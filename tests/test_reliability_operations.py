@@ -232,3 +232,19 @@ def test_the_dashboard_limits_uploads_to_a_sensible_size():
     # megabytes: room for years of a large clinic's session log (a million rows is 40-90 MB), small
     # enough that one upload cannot exhaust a small server's memory
     assert isinstance(limit, int) and 50 <= limit <= 1000
+
+
+def _shape(con, table: str) -> tuple:
+    columns = con.execute(f"SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+                          f"WHERE table_schema = 'main' AND table_name = '{table}' ORDER BY ordinal_position").fetchall()
+    constraints = sorted(con.execute("SELECT constraint_type, constraint_column_names FROM duckdb_constraints() "
+                                     "WHERE schema_name = 'main' AND table_name = ?", [table]).fetchall(), key=repr)
+    return columns, constraints
+
+
+def test_a_migrated_database_has_the_same_tables_as_a_new_one(tmp_path):
+    migrated = db.connect(v1_database(tmp_path / "v1.duckdb"))
+    new = db.connect(tmp_path / "new.duckdb")
+    assert tables(migrated) == tables(new)
+    for table in sorted(tables(new)):
+        assert _shape(migrated, table) == _shape(new, table), table

@@ -12,7 +12,7 @@ WITH score_agg AS (
     FROM _in_scores
     GROUP BY line
 ),
-keyed AS (
+keyed AS MATERIALIZED (
     SELECT s.line,
            list_concat(s.reasons, coalesce(a.score_reasons, [])) AS reasons,
            s.patient_id || '|' || s.clinician_id || '|' || strftime(s.session_date, '%Y-%m-%d') || '|'
@@ -23,7 +23,7 @@ keyed AS (
     LEFT JOIN score_agg a USING (line)
 ),
 valid AS (
-    SELECT session_key, count(DISTINCT row_hash) AS versions, min(line) AS first_line
+    SELECT session_key, CASE WHEN min(row_hash) = max(row_hash) THEN 1 ELSE 2 END AS versions, min(line) AS first_line
     FROM keyed
     WHERE len(reasons) = 0
     GROUP BY session_key

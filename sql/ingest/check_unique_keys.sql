@@ -1,0 +1,27 @@
+-- Keys the import wrote (batch $batch) that now occur more than once: there must be none. Sessions,
+-- measurements and item scores are kept unique by the import, not by a primary-key index
+-- (sql/migrations/004_keys_without_indexes.sql); this is the check before it commits. A key can
+-- repeat within the batch, or match a row another batch wrote.
+SELECT * FROM (
+    SELECT 'sessions' AS table_name, session_key AS key_value FROM sessions WHERE batch_id = $batch
+    GROUP BY session_key HAVING count(*) > 1
+    UNION ALL
+    SELECT 'sessions', session_key FROM sessions
+    WHERE batch_id <> $batch AND session_key IN (SELECT session_key FROM sessions WHERE batch_id = $batch)
+    UNION ALL
+    SELECT 'measurements', measurement_key FROM measurements WHERE batch_id = $batch
+    GROUP BY measurement_key HAVING count(*) > 1
+    UNION ALL
+    SELECT 'measurements', measurement_key FROM measurements
+    WHERE batch_id <> $batch AND measurement_key IN (SELECT measurement_key FROM measurements WHERE batch_id = $batch)
+    UNION ALL
+    SELECT 'item_scores', measurement_key || ' item ' || CAST(item AS VARCHAR) FROM item_scores WHERE batch_id = $batch
+    GROUP BY measurement_key, item HAVING count(*) > 1
+    UNION ALL
+    SELECT 'item_scores', i.measurement_key || ' item ' || CAST(i.item AS VARCHAR) FROM item_scores i
+    WHERE i.batch_id <> $batch AND EXISTS (SELECT 1 FROM item_scores w WHERE w.batch_id = $batch
+                                            AND w.measurement_key = i.measurement_key AND w.item = i.item)
+) AS repeated
+GROUP BY ALL
+ORDER BY table_name, key_value
+LIMIT 5
