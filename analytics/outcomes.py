@@ -78,6 +78,7 @@ _FIGURE_SQL: dict[str, tuple[str, ...]] = {
     "clinician_comparison": ("outcomes/rate_counts.sql", "outcomes/case_mix.sql"),
     "case_mix": ("outcomes/case_mix.sql",),
     "data_quality": ("outcomes/data_quality.sql",),
+    "intake_mix": ("outcomes/intake_mix.sql",),
     "jt_summary": ("outcomes/jt_reference.sql", "outcomes/jt_pairs.sql"),
 }
 for _key in ("ended", "finished_treatment", "paired", "paired_completeness", "at_caseness", "recovered",
@@ -349,6 +350,28 @@ def episode_outcomes(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.D
         frame[f"{scale}_rc"] = _placed(len(frame), jt_at[here], jt["rc"][here], "Float64")
         frame[f"{scale}_jt_category"] = _placed(len(frame), jt_at[here], jt["jt_category"][here], "string")
     return frame.reset_index(drop=True)
+
+
+def intake_mix(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str = "phq9") -> pd.DataFrame:
+    """Severity at intake: the episodes of the view that started in the date range, by the severity
+    band of their first score on ``scale`` (``sql/outcomes/intake_mix.sql``): band, episodes, share
+    (4 places); every band of the registry in its order (zeros too), then "not scored" when any
+    episode has no score on the scale. The same counts as grouping :func:`episode_outcomes`' rows
+    that started in the range by ``intake_band`` (PHQ-9) or by ``<scale>_first``, without building
+    them."""
+    _prepared(con, settings)
+    counts = _query(con, "intake_mix.sql", {"scale": scale, "date_from": settings.date_from,
+                                            "date_to": settings.date_to})
+    by_band = {band: int(n) for band, n in zip(counts["band"], counts["episodes"]) if isinstance(band, str)}
+    not_scored = int(counts.loc[counts["band"].isna(), "episodes"].sum())
+    spec = load_registry().get(scale)
+    rows = [{"band": b.label, "episodes": by_band.get(b.label, 0)} for b in (spec.severity if spec else ())]
+    if not_scored:
+        rows.append({"band": "not scored", "episodes": not_scored})
+    out = pd.DataFrame(rows, columns=["band", "episodes"]).astype({"episodes": "int64"})
+    total = int(out["episodes"].sum()) if len(out) else 0
+    out["share"] = [round(n / total, 4) if total else None for n in out["episodes"]]
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -313,8 +313,8 @@ def intake_scale(scale: str) -> str:
 
 
 # A count table is kept in the cache itself: Streamlit hands out a copy of a cached value on every
-# read, and copying the whole clinic's readiness table (or its outcomes per episode) out of the
-# cache to count it took most of an overview run (0.5 of 0.7 s at a million sessions).
+# read, and copying the whole clinic's readiness table out of the cache to count it took most of an
+# overview run (0.5 of 0.7 s at a million sessions).
 @st.cache_data(show_spinner=False, max_entries=256)
 def _derived(version: DataVersion, name: str, settings: Settings, args: tuple) -> Any:
     return _DERIVED[name](settings, *args)
@@ -342,38 +342,8 @@ def _readiness_counts(settings: Settings) -> pd.DataFrame:
 
 def intake_mix(settings: Settings, scale: str = "phq9") -> pd.DataFrame:
     """Episodes that started in the period by the severity band of their first score on ``scale``
-    (``analytics.outcomes.episode_outcomes``: ``intake_band`` for PHQ-9, else ``<scale>_first`` placed
-    in the registry's bands): band, episodes, share; bands in the registry's order, then "not scored"."""
-    return _kept("intake_mix", settings, scale)
-
-
-def _intake_mix(settings: Settings, scale: str) -> pd.DataFrame:
-    registry = scale_registry()
-    frame = compute("outcomes.episode_outcomes", settings)
-    start = pd.to_datetime(frame["start_date"]) if len(frame) else pd.Series(dtype="datetime64[ns]")
-    keep = pd.Series(True, index=frame.index)
-    if settings.date_from is not None:
-        keep &= start >= pd.Timestamp(settings.date_from)
-    if settings.date_to is not None:
-        keep &= start <= pd.Timestamp(settings.date_to)
-    started = frame[keep]
-    spec = registry.get(scale)
-    if scale == "phq9" and "intake_band" in started:
-        bands = started["intake_band"]
-    elif spec is not None and f"{scale}_first" in started:
-        bands = pd.Series([None if pd.isna(v) else spec.band(float(v)) for v in started[f"{scale}_first"]],
-                          index=started.index, dtype="object")
-    else:
-        bands = pd.Series([None] * len(started), index=started.index, dtype="object")
-    order = [b.label for b in spec.severity] if spec else []
-    counts = bands.fillna("not scored").value_counts()
-    rows = [{"band": label, "episodes": int(counts.get(label, 0))} for label in order]
-    if counts.get("not scored", 0):
-        rows.append({"band": "not scored", "episodes": int(counts["not scored"])})
-    out = pd.DataFrame(rows, columns=["band", "episodes"])
-    total = int(out["episodes"].sum()) if len(out) else 0
-    out["share"] = [round(n / total, 4) if total else None for n in out["episodes"]]
-    return out
+    (``analytics.outcomes.intake_mix``): band, episodes, share."""
+    return compute("outcomes.intake_mix", settings, scale=scale)
 
 
 def sessions_by_month(settings: Settings) -> pd.DataFrame:
@@ -391,7 +361,7 @@ def _sessions_by_month(settings: Settings) -> pd.DataFrame:
     return out
 
 
-_DERIVED = {"readiness_counts": _readiness_counts, "intake_mix": _intake_mix, "sessions_by_month": _sessions_by_month}
+_DERIVED = {"readiness_counts": _readiness_counts, "sessions_by_month": _sessions_by_month}
 
 
 def outcome_episodes(settings: Settings) -> pd.DataFrame:

@@ -33,7 +33,7 @@ def fresh_clinic(tmp_path, monkeypatch):
 def _count_analytics_calls(monkeypatch) -> list[str]:
     """Replace every analytics function the overview can reach with a counting wrapper."""
     calls: list[str] = []
-    for module, names in ((outcomes, ("kpis", "rates_by_month", "episode_outcomes")),
+    for module, names in ((outcomes, ("kpis", "rates_by_month", "episode_outcomes", "intake_mix")),
                           (engagement, ("sessions_delivered",)),
                           (readiness, ("readiness_frame",))):
         for name in names:

@@ -148,6 +148,7 @@ with left:
             ui.table(mix.rename(columns={"band": "Severity at intake", "episodes": "Episodes", "share": "Share"}),
                      "severity at intake", key="intake-table",
                      column_config={"Share": st.column_config.NumberColumn(format="percent")})
+            ui.show_sql("intake_mix")
     elif mix is not None:
         st.caption("No episode started in this view.")
 with right:
