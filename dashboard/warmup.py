@@ -25,6 +25,7 @@ import time
 from typing import Callable
 
 from analytics.access import Viewer
+from analytics.errors import WaypointError
 
 from . import data, filters
 
@@ -125,8 +126,10 @@ def _loop() -> None:
             if took:
                 LOG.info("Warm-up: the clinic overview's figures computed in %.1f s (%s).", time.perf_counter() - t,
                          ", ".join(f"{name} {seconds:.1f} s" for name, seconds in took.items()))
+        except WaypointError as exc:   # e.g. the database is open in another Waypoint process
+            LOG.warning("Warm-up skipped: %s The pages compute their figures when opened.", exc)
         except Exception:  # noqa: BLE001 - the pages compute their figures when opened
-            LOG.exception("warm-up failed; the pages compute their figures when opened")
+            LOG.exception("Warm-up failed; the pages compute their figures when opened.")
         with _state:
             if not _again:
                 _running = False

@@ -131,3 +131,21 @@ def test_serve_runs_the_dashboard_with_its_warmup():
     assert command[command.index("run") + 1].endswith("dashboard/server.py")
     source = (ROOT / "dashboard" / "server.py").read_text()
     assert "warmup.enable()" in source and '"app.py"' in source
+
+
+def test_a_database_another_process_holds_is_reported_in_one_line_not_a_traceback(monkeypatch, caplog):
+    from analytics.db import DatabaseBusy
+
+    def busy():
+        raise DatabaseBusy("clinic.duckdb: the database is open in another Waypoint process.")
+
+    monkeypatch.setattr(warmup, "prime", busy)
+    monkeypatch.setattr(warmup, "_running", True)
+    monkeypatch.setattr(warmup, "_again", False)
+    monkeypatch.setattr(warmup.LOG, "propagate", True)
+    with caplog.at_level("INFO", logger="waypoint.warmup"):
+        warmup._loop()
+    assert [r.getMessage() for r in caplog.records] == [
+        "Warm-up skipped: clinic.duckdb: the database is open in another Waypoint process. "
+        "The pages compute their figures when opened."]
+    assert caplog.records[0].exc_info is None and warmup._running is False
