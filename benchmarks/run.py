@@ -232,11 +232,22 @@ def step_overview(args: dict) -> dict:
     first = time.perf_counter() - t
     if at.exception:
         return {"skipped": f"the overview page raised: {at.exception[0].message[:300]}"}
+    if not _is_overview(at):
+        return {"skipped": f"the first render was not the overview: {_page_text(at)}"}
     t = time.perf_counter()
     at.run()
     rerun = time.perf_counter() - t
-    titles = [t.value for t in at.title]
-    return {"seconds": first, "rerun_seconds": rerun, "page_title": titles[0] if titles else None}
+    return {"seconds": first, "rerun_seconds": rerun, "page_title": at.title[0].value}
+
+
+def _is_overview(at) -> bool:
+    return [t.value for t in at.title][:1] == ["Clinic overview"]
+
+
+def _page_text(at) -> str:
+    """What a page showed instead of the overview (e.g. the database is open elsewhere)."""
+    parts = [t.value for t in at.title] + [e.value for e in at.error]
+    return " / ".join(str(p) for p in parts)[:300] or "an empty page"
 
 
 def step_warmup(args: dict) -> dict:
@@ -255,6 +266,8 @@ def step_warmup(args: dict) -> dict:
     first = time.perf_counter() - t
     if at.exception:
         return {"skipped": f"the overview page raised: {at.exception[0].message[:300]}"}
+    if not _is_overview(at):
+        return {"skipped": f"the first render was not the overview: {_page_text(at)}"}
     t = time.perf_counter()
     at.run()
     rerun = time.perf_counter() - t
