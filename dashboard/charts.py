@@ -194,6 +194,9 @@ def trajectory(scores: pd.DataFrame, scale, *, x: str = "session_date", y: str =
 # ---------------------------------------------------------------------------------------------
 # simple bars and curves
 # ---------------------------------------------------------------------------------------------
+LABEL_ROOM = 1.2  # a horizontal bar chart's axis reaches 20 % past its longest bar
+
+
 def bars(frame: pd.DataFrame, *, x: str, y: str, y_title: str = "", percent: bool = False, height: int = 280,
          text: str | None = None, horizontal: bool = False, colour: str | None = None,
          hover: str | None = None) -> go.Figure:
@@ -210,6 +213,11 @@ def bars(frame: pd.DataFrame, *, x: str, y: str, y_title: str = "", percent: boo
     if horizontal:
         fig.update_yaxes(autorange="reversed", showgrid=False)
         fig.update_xaxes(showgrid=True, gridcolor=GRID)
+        top = pd.to_numeric(pd.Series(values), errors="coerce").max()
+        if pd.notna(top) and top > 0:
+            # room beyond the longest bar for its label (written outside the bar): without it the
+            # label of the largest count was cut off at the chart's edge
+            fig.update_xaxes(range=[0, float(top) * LABEL_ROOM])
     return fig
 
 
