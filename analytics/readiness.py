@@ -841,6 +841,14 @@ def readiness(con: duckdb.DuckDBPyConnection, settings: Settings,
     other_category (for safety: the category that applies apart from risk), severity (band of the
     first score by scale), next_booked, risk_items, series (scores by scale, in order).
     """
+    th, cells, episodes = _classifiable(con, settings, thresholds)
+    with _no_cyclic_gc():
+        return sorted((_record(ep, cells, th) for ep in episodes), key=_sort_key)
+
+
+def _classifiable(con: duckdb.DuckDBPyConnection, settings: Settings, thresholds: ReadinessThresholds | None
+                  ) -> tuple[ReadinessThresholds, dict, list[EpisodeFacts]]:
+    """The thresholds, the expected-recovery cells and the facts of every active episode in scope."""
     th = _thresholds(thresholds)
     as_of = _prepare_reference(con, settings)
     params = _params(settings, th, as_of)
@@ -848,7 +856,24 @@ def readiness(con: duckdb.DuckDBPyConnection, settings: Settings,
     if settings.scope_clinician_id is not None:
         prepare(con, settings)  # the viewer's patients only, from here on
     with _no_cyclic_gc():
-        return sorted((_record(ep, cells, th) for ep in _facts(con, params)), key=_sort_key)
+        return th, cells, _facts(con, params)
+
+
+def category_counts(con: duckdb.DuckDBPyConnection, settings: Settings,
+                    thresholds: ReadinessThresholds | None = None) -> pd.DataFrame:
+    """Active episodes in each readiness category (the overview's chart): category, label,
+    description, patients; every category in its order, zeros too. The categories of
+    :func:`readiness`, without building its records (the reasons of the one rule that applies are
+    still written: the rules decide by writing them)."""
+    th, cells, episodes = _classifiable(con, settings, thresholds)
+    counts: dict[str, int] = {}
+    with _no_cyclic_gc():
+        for ep in episodes:
+            category = classify(ep, cells, th)[0]
+            counts[category] = counts.get(category, 0) + 1
+    return pd.DataFrame([{"category": c.id, "label": c.label, "description": c.description,
+                          "patients": counts.get(c.id, 0)} for c in CATEGORIES],
+                        columns=["category", "label", "description", "patients"])
 
 
 @contextlib.contextmanager

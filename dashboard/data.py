@@ -312,9 +312,9 @@ def intake_scale(scale: str) -> str:
     return scale if scale in registry and registry[scale].severity else "phq9"
 
 
-# A count table is kept in the cache itself: Streamlit hands out a copy of a cached value on every
-# read, and copying the whole clinic's readiness table out of the cache to count it took most of an
-# overview run (0.5 of 0.7 s at a million sessions).
+# A small table derived from a large cached figure is kept in the cache itself: Streamlit hands out
+# a copy of a cached value on every read, and copying a whole clinic's figure out of the cache to
+# sum it up took most of an overview run (0.5 of 0.7 s at a million sessions, for readiness).
 @st.cache_data(show_spinner=False, max_entries=256)
 def _derived(version: DataVersion, name: str, settings: Settings, args: tuple) -> Any:
     return _DERIVED[name](settings, *args)
@@ -327,17 +327,8 @@ def _kept(name: str, settings: Settings, *args: Any) -> Any:
 
 def readiness_counts(settings: Settings) -> pd.DataFrame:
     """Active episodes in each readiness category, every category listed in its order (zeros too):
-    category, label, description, patients."""
-    return _kept("readiness_counts", readiness_settings(settings))
-
-
-def _readiness_counts(settings: Settings) -> pd.DataFrame:
-    from analytics.readiness import CATEGORIES
-
-    frame = readiness(settings)
-    counts = frame["category"].value_counts() if len(frame) else pd.Series(dtype="int64")
-    return pd.DataFrame([{"category": c.id, "label": c.label, "description": c.description,
-                          "patients": int(counts.get(c.id, 0))} for c in CATEGORIES])
+    category, label, description, patients (``analytics.readiness.category_counts``)."""
+    return compute("readiness.category_counts", readiness_settings(settings))
 
 
 def intake_mix(settings: Settings, scale: str = "phq9") -> pd.DataFrame:
@@ -361,7 +352,7 @@ def _sessions_by_month(settings: Settings) -> pd.DataFrame:
     return out
 
 
-_DERIVED = {"readiness_counts": _readiness_counts, "sessions_by_month": _sessions_by_month}
+_DERIVED = {"sessions_by_month": _sessions_by_month}
 
 
 def outcome_episodes(settings: Settings) -> pd.DataFrame:

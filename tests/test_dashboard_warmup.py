@@ -35,7 +35,7 @@ def _count_analytics_calls(monkeypatch) -> list[str]:
     calls: list[str] = []
     for module, names in ((outcomes, ("kpis", "rates_by_month", "episode_outcomes", "intake_mix")),
                           (engagement, ("sessions_delivered",)),
-                          (readiness, ("readiness_frame",))):
+                          (readiness, ("readiness_frame", "category_counts"))):
         for name in names:
             real = getattr(module, name)
 
@@ -63,7 +63,7 @@ def test_without_the_warmup_the_first_overview_computes_its_figures(fresh_clinic
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     assert not at.exception
-    assert {"analytics.outcomes.kpis", "analytics.readiness.readiness_frame"} <= set(calls)
+    assert {"analytics.outcomes.kpis", "analytics.readiness.category_counts"} <= set(calls)
 
 
 def test_the_warmup_computes_the_whole_clinic_as_a_director_sees_it(fresh_clinic, monkeypatch):
