@@ -312,9 +312,9 @@ def intake_scale(scale: str) -> str:
     return scale if scale in registry and registry[scale].severity else "phq9"
 
 
-# A small table derived from a large cached figure is kept in the cache itself: Streamlit hands out
-# a copy of a cached value on every read, and copying a whole clinic's figure out of the cache to
-# sum it up took most of an overview run (0.5 of 0.7 s at a million sessions, for readiness).
+# A view a page draws from a large cached figure is kept in the cache as itself: Streamlit hands
+# out a copy of a cached value on every read, and copying the whole clinic's readiness records out
+# of the cache to lay them out again took most of a page run (0.5 of 0.7 s at a million sessions).
 @st.cache_data(show_spinner=False, max_entries=256)
 def _derived(version: DataVersion, name: str, settings: Settings, args: tuple) -> Any:
     return _DERIVED[name](settings, *args)
@@ -350,9 +350,6 @@ def _sessions_by_month(settings: Settings) -> pd.DataFrame:
     out = frame.groupby("month", as_index=False, sort=True)["attended_sessions"].sum()
     out["attended_sessions"] = out["attended_sessions"].astype("int64")
     return out
-
-
-_DERIVED = {"sessions_by_month": _sessions_by_month}
 
 
 def outcome_episodes(settings: Settings) -> pd.DataFrame:
@@ -421,6 +418,10 @@ def caseload(settings: Settings, scale: str = "phq9") -> pd.DataFrame:
     ``analytics.readiness.readiness_frame`` in its order (safety first), one row each, with
     ``scale``'s scores laid out for a table: trend (the scores in order), first, latest, change
     (latest − first; empty without two scores), reasons joined into one line."""
+    return _kept("caseload", readiness_settings(settings), scale)
+
+
+def _caseload(settings: Settings, scale: str) -> pd.DataFrame:
     frame = readiness(settings)
     rows = []
     for r in frame.itertuples(index=False):
@@ -438,6 +439,10 @@ def caseload(settings: Settings, scale: str = "phq9") -> pd.DataFrame:
     for col in ("first", "latest", "change", "attended_sessions"):
         out[col] = pd.array([None if v is None or pd.isna(v) else int(v) for v in out[col]], dtype="Int64")
     return out
+
+
+# the views kept as themselves (_kept)
+_DERIVED = {"sessions_by_month": _sessions_by_month, "caseload": _caseload}
 
 
 def patient_expected(patient_id: str, episode_id: str, scale: str, severity_band: str | None) -> pd.DataFrame:
