@@ -339,15 +339,51 @@ def _kept(con: duckdb.DuckDBPyConnection, table: str, name: str, params: dict[st
 def _in_scope(con: duckdb.DuckDBPyConnection, table: str, params: dict[str, Any], order: str,
               columns: list[str]) -> list[tuple]:
     """Rows (``columns``, in that order) of a kept whole-clinic facts table for the episodes in
-    scope (readiness_scope)."""
+    scope (readiness_scope). The clinician filters also let DuckDB skip other clinicians' row
+    groups (the tables are stored in clinician order)."""
     return con.execute(
         f"""SELECT {', '.join(f'x.{c}' for c in columns)} FROM {table} x
             WHERE ($clinician_id IS NULL OR x.clinician_id = $clinician_id)
+              AND ($low IS NULL OR x.clinician_id BETWEEN $low AND $high)
               AND x.episode_id IN (SELECT episode_id FROM readiness_scope)
-            ORDER BY {order}""", {"clinician_id": params["clinician_id"]}).fetchall()
+            ORDER BY {order}""", _clinician_filters(params)).fetchall()
+
+
+def _clinician_filters(params: dict[str, Any]) -> dict[str, Any]:
+    return {"clinician_id": params["clinician_id"], "low": params.get("low"), "high": params.get("high")}
 
 
 def _facts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[EpisodeFacts]:
+    """The facts of every active episode in scope."""
+    _keep_fact_tables(con, params)
+    _scope_episodes(con, params)
+    return _read_facts(con, params)
+
+
+def _facts_in_groups(con: duckdb.DuckDBPyConnection, params: dict[str, Any],
+                     size: int) -> Iterator[list[EpisodeFacts]]:
+    """The same facts, a group of clinicians at a time (about ``size`` episodes, a clinician never
+    split), so that a caller who only counts holds one group's Python objects at once: the facts
+    of a quarter of a million episodes (ten million sessions) are about a gigabyte."""
+    _keep_fact_tables(con, params)
+    per_clinician = con.execute(
+        """SELECT clinician_id, count(*) FROM readiness_active
+           WHERE ($clinician_id IS NULL OR clinician_id = $clinician_id) AND ($site IS NULL OR site = $site)
+           GROUP BY clinician_id ORDER BY clinician_id""",
+        {"clinician_id": params["clinician_id"], "site": params["site"]}).fetchall()
+    group: list[str] = []
+    held = 0
+    for i, (clinician, n) in enumerate(per_clinician):
+        group.append(clinician)
+        held += n
+        if held >= size or i == len(per_clinician) - 1:
+            within = {**params, "low": group[0], "high": group[-1]}
+            _scope_episodes(con, within)
+            yield _read_facts(con, within)
+            group, held = [], 0
+
+
+def _keep_fact_tables(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
     # The facts of every active episode in the clinic are kept with the work tables (built once per
     # data version and settings, stored in clinician order); a caseload then reads only its own
     # clinician's rows, whatever the size of the clinic.
@@ -356,18 +392,29 @@ def _facts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[Episo
     _kept(con, "readiness_scores", "episode_scores.sql", everyone, cluster_by="clinician_id, episode_id, scale, seq")
     _kept(con, "readiness_status", "scale_status.sql", everyone, cluster_by="clinician_id, episode_id, scale")
     _kept(con, "readiness_risk", "risk_items.sql", everyone, cluster_by="clinician_id, episode_id, scale")
+
+
+def _scope_episodes(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
+    """readiness_scope: the active episodes of the clinician and site asked for (and of the
+    clinicians from ``params["low"]`` to ``params["high"]``, when given)."""
     con.execute(
         """CREATE OR REPLACE TEMP TABLE readiness_scope AS
            SELECT episode_id FROM readiness_active
-           WHERE ($clinician_id IS NULL OR clinician_id = $clinician_id) AND ($site IS NULL OR site = $site)""",
-        {"clinician_id": params["clinician_id"], "site": params["site"]})
+           WHERE ($clinician_id IS NULL OR clinician_id = $clinician_id) AND ($site IS NULL OR site = $site)
+             AND ($low IS NULL OR clinician_id BETWEEN $low AND $high)""",
+        {**_clinician_filters(params), "site": params["site"]})
+
+
+def _read_facts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[EpisodeFacts]:
+    """The facts of the episodes in readiness_scope."""
     series: dict[tuple[str, str], list[Point]] = {}
     for eid, scale, when, number, score in con.execute(
         """SELECT episode_id, scale, session_date, CAST(session_number AS INTEGER), CAST(score AS INTEGER)
            FROM readiness_scores
            WHERE ($clinician_id IS NULL OR clinician_id = $clinician_id)
+             AND ($low IS NULL OR clinician_id BETWEEN $low AND $high)
              AND episode_id IN (SELECT episode_id FROM readiness_scope)
-           ORDER BY episode_id, scale, seq""", {"clinician_id": params["clinician_id"]}).fetchall():
+           ORDER BY episode_id, scale, seq""", _clinician_filters(params)).fetchall():
         key = (eid, scale)
         points = series.get(key)
         if points is None:
@@ -841,36 +888,43 @@ def readiness(con: duckdb.DuckDBPyConnection, settings: Settings,
     other_category (for safety: the category that applies apart from risk), severity (band of the
     first score by scale), next_booked, risk_items, series (scores by scale, in order).
     """
-    th, cells, episodes = _classifiable(con, settings, thresholds)
+    th, params, cells = _rules_ready(con, settings, thresholds)
     with _no_cyclic_gc():
-        return sorted((_record(ep, cells, th) for ep in episodes), key=_sort_key)
+        return sorted((_record(ep, cells, th) for ep in _facts(con, params)), key=_sort_key)
 
 
-def _classifiable(con: duckdb.DuckDBPyConnection, settings: Settings, thresholds: ReadinessThresholds | None
-                  ) -> tuple[ReadinessThresholds, dict, list[EpisodeFacts]]:
-    """The thresholds, the expected-recovery cells and the facts of every active episode in scope."""
+def _rules_ready(con: duckdb.DuckDBPyConnection, settings: Settings, thresholds: ReadinessThresholds | None
+                 ) -> tuple[ReadinessThresholds, dict[str, Any], dict]:
+    """The thresholds, the query parameters and the expected-recovery cells; the work tables in the
+    viewer's scope from here on."""
     th = _thresholds(thresholds)
     as_of = _prepare_reference(con, settings)
     params = _params(settings, th, as_of)
     cells = _cells(con, params)
     if settings.scope_clinician_id is not None:
         prepare(con, settings)  # the viewer's patients only, from here on
-    with _no_cyclic_gc():
-        return th, cells, _facts(con, params)
+    return th, params, cells
+
+
+# where readiness is only counted, the facts are read about this many episodes at a time
+COUNT_GROUP_EPISODES = 20_000
 
 
 def category_counts(con: duckdb.DuckDBPyConnection, settings: Settings,
-                    thresholds: ReadinessThresholds | None = None) -> pd.DataFrame:
+                    thresholds: ReadinessThresholds | None = None, *,
+                    group_episodes: int = COUNT_GROUP_EPISODES) -> pd.DataFrame:
     """Active episodes in each readiness category (the overview's chart): category, label,
     description, patients; every category in its order, zeros too. The categories of
     :func:`readiness`, without building its records (the reasons of the one rule that applies are
-    still written: the rules decide by writing them)."""
-    th, cells, episodes = _classifiable(con, settings, thresholds)
+    still written: the rules decide by writing them), reading the facts a group of clinicians at a
+    time (``group_episodes``), so memory does not grow with the clinic."""
+    th, params, cells = _rules_ready(con, settings, thresholds)
     counts: dict[str, int] = {}
     with _no_cyclic_gc():
-        for ep in episodes:
-            category = classify(ep, cells, th)[0]
-            counts[category] = counts.get(category, 0) + 1
+        for episodes in _facts_in_groups(con, params, group_episodes):
+            for ep in episodes:
+                category = classify(ep, cells, th)[0]
+                counts[category] = counts.get(category, 0) + 1
     return pd.DataFrame([{"category": c.id, "label": c.label, "description": c.description,
                           "patients": counts.get(c.id, 0)} for c in CATEGORIES],
                         columns=["category", "label", "description", "patients"])

@@ -47,3 +47,13 @@ def test_thresholds_change_the_counts_as_they_change_the_records(con, change):
     frame = readiness.category_counts(con, Settings(), other)
     assert dict(zip(frame["category"], frame["patients"])) == {c.id: counted.get(c.id, 0) for c in readiness.CATEGORIES}
     assert list(frame["patients"]) != list(readiness.category_counts(con, Settings())["patients"])
+
+
+@pytest.mark.parametrize("group_episodes", [1, 3, 10])
+def test_reading_a_few_clinicians_at_a_time_counts_the_same(con, group_episodes):
+    for settings in _views(con):
+        whole = readiness.category_counts(con, settings, group_episodes=10**9)
+        grouped = readiness.category_counts(con, settings, group_episodes=group_episodes)
+        assert list(grouped["patients"]) == list(whole["patients"]), settings
+    assert readiness.category_counts(con, Settings(), group_episodes=1)["patients"].sum() == len(
+        readiness.readiness(con, Settings()))
