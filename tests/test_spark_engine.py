@@ -115,8 +115,10 @@ def spark():
 
     session = spark_session("local[2]", conf={
         "spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
-        # a short-lived test JVM: the quick JIT tier only halves the CPU the many small queries take
-        "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+        # a short-lived test JVM: the quick JIT tier only halves the CPU the many small queries take;
+        # with it the JVM reserves only 48 MB for compiled code, which the generated code of the
+        # many queries filled in CI ("CodeCache is full", then the JVM died): reserve more
+        "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:ReservedCodeCacheSize=256m",
     })
     session.sparkContext.setLogLevel("ERROR")
     yield session
