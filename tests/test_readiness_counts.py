@@ -57,3 +57,12 @@ def test_reading_a_few_clinicians_at_a_time_counts_the_same(con, group_episodes)
         assert list(grouped["patients"]) == list(whole["patients"]), settings
     assert readiness.category_counts(con, Settings(), group_episodes=1)["patients"].sum() == len(
         readiness.readiness(con, Settings()))
+
+
+def test_the_whole_clinics_records_are_the_same_read_a_few_clinicians_at_a_time(con, monkeypatch):
+    clinic, site = Settings(), _views(con)[2]
+    whole = {id(s): readiness.readiness(con, s) for s in (clinic, site)}
+    monkeypatch.setattr(readiness, "FACT_GROUP_EPISODES", 2)
+    for settings in (clinic, site):
+        assert readiness.readiness(con, settings) == whole[id(settings)]
+    assert len(whole[id(clinic)]) > 2
