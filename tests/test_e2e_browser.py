@@ -147,7 +147,7 @@ def _open(page, title: str) -> None:
     _no_exception(page)
 
 
-def test_upload_the_sample_export_then_open_a_patients_trajectory(server, page):
+def test_upload_the_sample_export_then_open_a_patients_trajectory(server, page, tmp_path):
     assert SAMPLE.exists(), "sample_data/demo_clinic.csv is missing"
     page.goto(server)
     _settled(page)
@@ -193,3 +193,10 @@ def test_upload_the_sample_export_then_open_a_patients_trajectory(server, page):
     assert "patient=" in page.url
     _no_exception(page)
     _shot(page, "08-patient")
+
+    # the import started the server's warm-up of the overview (dashboard/warmup.py), which says so
+    log = tmp_path / "serve.log"
+    deadline = time.time() + 60
+    while "Warm-up: the clinic overview's figures computed in" not in log.read_text() and time.time() < deadline:
+        time.sleep(0.5)
+    assert "Warm-up: the clinic overview's figures computed in" in log.read_text(), log.read_text()[-2000:]
