@@ -54,7 +54,6 @@ import math
 import os
 import re
 import tomllib
-from collections import Counter
 from dataclasses import dataclass, fields, replace
 from datetime import date
 from pathlib import Path
@@ -451,8 +450,10 @@ def fmt_date(value: date) -> str:
     return f"{value.day} {value:%b %Y}"
 
 
+@functools.lru_cache(maxsize=65536)
 def fmt_num(value: float, decimals: int = 1) -> str:
-    """18, 15.2, -0.5 as −0.5 (whole numbers without decimals)."""
+    """18, 15.2, -0.5 as −0.5 (whole numbers without decimals; cached: scores, cutoffs and
+    percentiles repeat across episodes)."""
     rounded = round(float(value), decimals)
     text = str(int(rounded)) if rounded == int(rounded) else f"{rounded:.{decimals}f}"
     return text.replace("-", "−")
@@ -567,16 +568,22 @@ class TrackCheck(NamedTuple):
     text: str
 
 
-def track_check(sc: ScaleFacts, ep: EpisodeFacts, cells: dict, th: ReadinessThresholds) -> TrackCheck:
-    """Is this scale's latest score behind the expected recovery (band, else the fallback rule)?"""
+def track_check(sc: ScaleFacts, ep: EpisodeFacts, cells: dict, th: ReadinessThresholds,
+                words: bool = True) -> TrackCheck:
+    """Is this scale's latest score behind the expected recovery (band, else the fallback rule)?
+    With ``words=False`` only the verdict (``text`` empty): most scales are on track, and the
+    not-on-track rule writes only the others."""
     if sc.n_scored < th.min_scored_sessions:
-        return TrackCheck(None, False, f"{_change(sc)}: {sc.n_scored} scored sessions, too few to judge.")
+        return TrackCheck(None, False, f"{_change(sc)}: {sc.n_scored} scored sessions, too few to judge."
+                          if words else "")
     k = sc.last_session_number
-    pct = fmt_num(th.expected_percentile if sc.higher_is_worse else 100 - th.expected_percentile)
     cell = cells.get((sc.scale, sc.severity_band, k)) if sc.severity_band else None
     if cell is not None and cell.n_episodes >= th.min_reference_episodes:
         edge = cell.p_upper if sc.higher_is_worse else cell.p_lower
         off = sc.last_score > edge if sc.higher_is_worse else sc.last_score < edge
+        if not words:
+            return TrackCheck("band", off, "")
+        pct = fmt_num(th.expected_percentile if sc.higher_is_worse else 100 - th.expected_percentile)
         where = (f"the {pct}th percentile at session {k} is {fmt_num(edge)} among the clinic's "
                  f"{cell.n_episodes} finished episodes that started {sc.severity_band} "
                  f"({sc.name} {sc.severity_low}–{sc.severity_high})")
@@ -586,6 +593,12 @@ def track_check(sc: ScaleFacts, ep: EpisodeFacts, cells: dict, th: ReadinessThre
         else:
             text = f"{_change(sc)}: {sc.last_score} at session {k} is within the expected range; {where}."
         return TrackCheck("band", off, text)
+    if not words:
+        if not sc.first_at_caseness or sc.fall_fraction is None:
+            return TrackCheck(None, False, "")
+        if ep.attended_sessions < th.fallback_min_attended:
+            return TrackCheck("fallback", False, "")
+        return TrackCheck("fallback", sc.fall_fraction < th.fallback_min_fall, "")
     if not sc.severity_band:
         why = f"{sc.name} has no severity bands, so no expected band"
     elif cell is None:
@@ -613,7 +626,8 @@ def track_check(sc: ScaleFacts, ep: EpisodeFacts, cells: dict, th: ReadinessThre
 
 
 def rule_not_on_track(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds) -> list[str] | None:
-    reasons = [c.text for c in (track_check(sc, ep, cells, th) for sc in ep.scales) if c.off_track]
+    reasons = [track_check(sc, ep, cells, th).text for sc in ep.scales
+               if track_check(sc, ep, cells, th, words=False).off_track]
     if not reasons:
         return None
     return reasons + ["Progress is slower than expected: worth discussing with the patient and in supervision "
@@ -692,8 +706,11 @@ def _norm_ppf(q: float) -> float:
 
 
 def _repeat_term(values: list) -> int:
-    # tied values: sum of k(k-1)(2k+5) over groups of k equal values (a Counter: these lists are short)
-    return sum(k * (k - 1) * (2 * k + 5) for k in Counter(values).values() if k > 1)
+    # tied values: sum of k(k-1)(2k+5) over groups of k equal values (these lists are short: a
+    # count per distinct value is cheaper than a Counter)
+    if len(set(values)) == len(values):
+        return 0
+    return sum(k * (k - 1) * (2 * k + 5) for k in (values.count(v) for v in set(values)) if k > 1)
 
 
 def _theil_slopes(y: list, x: list, alpha: float) -> tuple[float, float, float]:
