@@ -496,10 +496,15 @@ def remitted_attending(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd
 
 
 def _remitted(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> pd.DataFrame:
+    _make_remitted(con, params)
+    return con.execute("SELECT * FROM w_remitted ORDER BY episode_id").df()
+
+
+def _make_remitted(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
+    """w_remitted, the rows of remitted.sql, for capacity.sql to join."""
     sql = read_sql("engagement/remitted.sql")
     used = set(_PARAM_RE.findall(sql))
     con.execute("CREATE OR REPLACE TEMP TABLE w_remitted AS " + sql, {k: params[k] for k in used})
-    return con.execute("SELECT * FROM w_remitted ORDER BY episode_id").df()
 
 
 def capacity(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame:
@@ -510,7 +515,7 @@ def capacity(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame
 
 
 def _capacity(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> pd.DataFrame:
-    _remitted(con, params)
+    _make_remitted(con, params)
     frame = _query(con, "capacity.sql", params)
     frame["remitted_share"] = pd.Series(
         [rate(int(k), int(n)) for k, n in zip(frame["recent_sessions_remitted"], frame["recent_sessions"])],

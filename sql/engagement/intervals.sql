@@ -6,13 +6,20 @@
 -- Scope: the episode's clinician ($clinician_id) and site ($site); $date_from / $date_to on the
 -- later session's date; NULL for all.
 WITH attended AS (
-    SELECT s.episode_id, s.patient_id, e.clinician_id, s.session_number, s.session_date,
-           lag(s.session_date) OVER (PARTITION BY s.episode_id ORDER BY s.session_number) AS previous_date
+    SELECT s.episode_id, s.patient_id, e.clinician_id, s.session_number, s.session_date
     FROM w_sessions s
     JOIN w_episodes e ON e.episode_id = s.episode_id
     WHERE s.status = 'attended'
       AND ($clinician_id IS NULL OR e.clinician_id = $clinician_id)
       AND ($site IS NULL OR e.site = $site)
+),
+paired AS (
+    -- attended sessions are numbered 1, 2, 3 ... within their episode (w_sessions), so the previous
+    -- one is number n - 1: a join, not a window over the episode's sessions in order
+    SELECT a.episode_id, a.patient_id, a.clinician_id, a.session_number, a.session_date,
+           p.session_date AS previous_date
+    FROM attended a
+    JOIN attended p ON p.episode_id = a.episode_id AND p.session_number = a.session_number - 1
 )
 SELECT episode_id, patient_id, clinician_id, CAST(session_number AS INTEGER) AS session_number,
        session_date, previous_date,
@@ -21,8 +28,7 @@ SELECT episode_id, patient_id, clinician_id, CAST(session_number AS INTEGER) AS 
             WHEN date_diff('day', previous_date, session_date) <= 21 THEN 'fortnightly'
             WHEN date_diff('day', previous_date, session_date) <= 45 THEN 'monthly'
             ELSE 'longer' END AS cadence
-FROM attended
-WHERE previous_date IS NOT NULL
-  AND ($date_from IS NULL OR session_date >= $date_from)
+FROM paired
+WHERE ($date_from IS NULL OR session_date >= $date_from)
   AND ($date_to IS NULL OR session_date <= $date_to)
 ORDER BY episode_id, session_number
