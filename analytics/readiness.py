@@ -4,7 +4,8 @@ Waypoint informs the conversation about ending or stepping down; it never decide
 episode gets the first category that applies, in the order of :data:`CATEGORIES`, and a list of
 reasons in plain words with the numbers and dates behind them.
 
-The facts come from ``sql/readiness/`` over the work tables of :func:`analytics.episodes.prepare`:
+The facts come from ``sql/readiness/`` over the work tables of :func:`analytics.episodes.prepare`
+and ``w_scale_pairs`` (each scale's first and last score per episode, :func:`analytics.outcomes.build_scale_pairs`):
 
 - ``active_episodes.sql``  the active episodes in scope (clinician, site)
 - ``reliable_change.sql``  each scale's reliable-change threshold: the registry's, or for a scale
@@ -66,6 +67,7 @@ from scipy import stats
 
 from . import workcache
 from .episodes import prepare
+from .outcomes import build_scale_pairs
 from .errors import WaypointError
 from .scales import Scale, load_registry
 from .settings import Settings
@@ -301,6 +303,7 @@ def _prepare_reference(con: duckdb.DuckDBPyConnection, settings: Settings) -> da
     # whatever the viewer's access scope (analytics/access.py); readiness() then re-prepares the
     # work tables in that scope before reading any episode.
     as_of = prepare(con, settings.with_(scope_clinician_id=None))
+    build_scale_pairs(con)            # each scale's first score per episode, for both references
     _register_bands(con)
     workcache.table(con, "readiness_rc", read_sql("readiness/reliable_change.sql"))
     return as_of

@@ -140,3 +140,13 @@ def test_main_clinician_is_the_one_with_most_attended_sessions_across_sites():
     sessions += [S("p1", f"2024-01-{d:02d}", clinician_id="c2", site="A") for d in (5, 6, 7)]
     ep = one(sessions)
     assert (ep["clinician_id"], ep["site"]) == ("c1", "A")
+
+
+def test_two_scores_of_a_scale_at_one_session_are_one_scored_session():
+    # a session log's PHQ-9 and a measurement file's PHQ-9 for the same patient and date: the file's
+    # score is matched to that attended session, so the session is scored once, not twice
+    con = clinic([S("p1", "2024-01-01", phq9=15), S("p1", "2024-01-08", phq9=11), S("p1", "2024-01-15")])
+    con.execute("INSERT INTO measurements VALUES ('p1|2024-01-15|phq9', NULL, 'p1', DATE '2024-01-15', 'phq9', 9, 0),"
+                " ('p1|2024-01-08|phq9', NULL, 'p1', DATE '2024-01-08', 'phq9', 12, 0)")
+    ep = outcomes.episode_outcomes(con, Settings()).to_dict("records")[0]
+    assert (ep["phq9_first"], ep["phq9_last"], ep["phq9_scored_sessions"]) == (15, 9, 3)

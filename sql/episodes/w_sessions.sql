@@ -8,6 +8,9 @@
 -- Access scope ($scope_clinician_id, analytics/access.py): when set, only the sessions of patients
 -- who have at least one session (of any status, any date) with that clinician; NULL: the whole clinic.
 -- Every figure derives from this table, so a clinician's scope holds in every figure.
+-- The import's bookkeeping (source_episode_id, row_hash, batch_id) is left out: no figure reads it,
+-- and at ten million sessions the row hashes alone are hundreds of megabytes held under the memory
+-- limit.
 -- (session_key is unique, so the order is total and an attended session's number is exactly its
 -- booked_number: one window, one sort.)
 WITH numbered AS (
@@ -20,7 +23,7 @@ WITH numbered AS (
       AND ($scope_clinician_id IS NULL
            OR s.patient_id IN (SELECT v.patient_id FROM sessions v WHERE v.clinician_id = $scope_clinician_id))
 )
-SELECT * EXCLUDE (booked_number),
+SELECT * EXCLUDE (booked_number, source_episode_id, row_hash, batch_id),
        CASE WHEN status = 'attended'
                  AND (session_type IS NULL OR lower(session_type) NOT LIKE '%assess%')
             THEN 1 ELSE 0 END AS is_treatment,

@@ -7,7 +7,9 @@
 -- Two scores of one scale at the same session (a session log and a measurement file) are ordered
 -- by measurement key, so the result is the same on every run.
 -- (measurement_key is unique in w_scores, so the order is total and the last score is the one
--- numbered n of n: one sort of the scores, not two.)
+-- numbered n of n: one sort of the scores, not two. Attended sessions are numbered 1, 2, 3 ...
+-- within their episode, so different sessions have different numbers: sessions are counted by
+-- number, not by their longer text key.)
 WITH ordered AS (
     SELECT episode_id, scale, score, session_key, session_date, session_number,
            row_number() OVER (PARTITION BY episode_id, scale
@@ -16,7 +18,7 @@ WITH ordered AS (
     FROM w_scores
 )
 SELECT episode_id, scale,
-       CAST(count(DISTINCT session_key) AS INTEGER)                  AS scored_sessions,
+       CAST(count(DISTINCT session_number) AS INTEGER)               AS scored_sessions,
        max(CASE WHEN rn_first = 1 THEN score END)                    AS first_score,
        max(CASE WHEN rn_first = 1 THEN session_date END)             AS first_date,
        max(CASE WHEN rn_first = 1 THEN session_number END)           AS first_session,

@@ -12,15 +12,11 @@
 -- (x[ceil h] - x[floor h]). Written out with row_number() so that it means the same in every SQL
 -- engine (SQLGlot turns percentile_cont into Spark's approximate percentile).
 WITH firsts AS (
-    SELECT episode_id, scale, score
-    FROM (
-        SELECT w.episode_id, w.scale, w.score,
-               row_number() OVER (PARTITION BY w.episode_id, w.scale ORDER BY w.session_number, w.measurement_key) AS rn
-        FROM w_scores w
-        JOIN w_episodes e ON e.episode_id = w.episode_id
-        WHERE e.finished_treatment = 1
-    ) f
-    WHERE rn = 1
+    -- the first score of each scale in each finished episode (w_scale_pairs: outcomes/scale_pairs.sql)
+    SELECT p.episode_id, p.scale, p.first_score AS score
+    FROM w_scale_pairs p
+    JOIN w_episodes e ON e.episode_id = p.episode_id
+    WHERE e.finished_treatment = 1
 ),
 reference AS (
     SELECT f.episode_id, f.scale, b.label AS severity_band, b.band_order

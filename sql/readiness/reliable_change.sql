@@ -4,17 +4,14 @@
 -- derived:   for a scale without one (WSAS, K10), Jacobson & Truax (1991):
 --            RC points = 1.96 * sqrt(2) * SD * sqrt(1 - r), with SD the sample SD (n - 1) of the
 --            first score of that scale in each of the clinic's episodes (every episode in
---            w_episodes, any clinician, ended or not) and r the registry's reliability.
+--            w_episodes, any clinician, ended or not; w_scale_pairs.first_score) and r the
+--            registry's reliability.
 -- NULL:      no reliability, fewer than 2 episodes with the scale, or SD 0: the scale is then left
 --            out of every reliable-change rule (the readiness reasons say so).
 WITH firsts AS (
-    SELECT scale, score
-    FROM (
-        SELECT scale, score,
-               row_number() OVER (PARTITION BY episode_id, scale ORDER BY session_number, measurement_key) AS rn
-        FROM w_scores
-    ) f
-    WHERE rn = 1
+    -- the first score of each scale in each episode: w_scale_pairs (outcomes/scale_pairs.sql)
+    SELECT scale, first_score AS score
+    FROM w_scale_pairs
 ),
 spread AS (
     SELECT scale, count(*) AS baseline_n, stddev_samp(score) AS baseline_sd
