@@ -189,3 +189,22 @@ def test_cli_imports_and_undo(tmp_path, capsys):
     assert main(["undo-import", "1", "--db", db]) == 0
     assert "Undid batch 1 (export.csv): took back 3 session(s) it wrote." in capsys.readouterr().out
     assert main(["undo-import", "1", "--db", db]) == 2
+
+
+def test_row_hashes_are_those_earlier_versions_stored(tmp_path):
+    # A re-import finds unchanged rows by the hash stored when they were first imported, so the
+    # hash of a row must not change from one version of Waypoint to the next: these are the values
+    # Waypoint stored before the session classification was rewritten for large files.
+    text = ("patient_id,clinician_id,session_date,session_time,status,modality,phq9,gad7,phq9_item9\n"
+            "p1,c1,2025-01-06,09:30,attended,video,18,12,2\n"
+            "p1,c1,2025-01-13,,attended,,15,,\n"
+            "p2,c2,2025-01-07,,no_show,,,,\n")
+    con = fresh()
+    ingest(con, csv_file(tmp_path, text))
+    assert con.execute("SELECT session_key, row_hash FROM sessions ORDER BY session_key").fetchall() == [
+        ("p1|c1|2025-01-06|09:30", "30aa070751600392c90e77e40c22cb74"),
+        ("p1|c1|2025-01-13|", "1b8e2e2be63e01a3a5d171929c3993a6"),
+        ("p2|c2|2025-01-07|", "f6c0d26898d196fc592ef28c28f3a8df"),
+    ]
+    again = ingest(con, csv_file(tmp_path, text, name="again.csv"))
+    assert (again.new_rows, again.updated_rows, again.unchanged) == (0, 0, 3)
