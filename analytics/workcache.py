@@ -6,8 +6,8 @@ as-of date and a few settings, yet each public function used to rebuild them: at
 that was about half a second per call, for a clinician's caseload as much as for the clinic.
 
 Now each table is built once per *context* into ``waypoint_work``, an in-memory database attached
-to the DuckDB instance (shared by every cursor of a connection, never written to the clinic's
-file — beyond the memory limit DuckDB spills it to ``<database>.tmp/`` and removes that — gone
+to the DuckDB instance (shared by every cursor of a connection, stored compressed, never written
+to the clinic's file — beyond the memory limit DuckDB spills it to ``<database>.tmp/`` and removes that — gone
 when the connection closes), and each call points a temporary view of the usual name at it. The
 SQL files do not change: they read ``w_sessions`` whether it is a table or a view. Tables may be
 stored in the order a query filters them (``cluster_by``), so that DuckDB's zone maps skip the
@@ -64,7 +64,9 @@ def _digest(*parts: Any) -> str:
 
 def _attach(con: duckdb.DuckDBPyConnection) -> None:
     # READ_WRITE: an in-memory database may not inherit a read-only clinic file's mode
-    con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {CATALOG} (READ_WRITE)")
+    # COMPRESS: kept tables are stored with DuckDB's lightweight compression once checkpointed
+    # (_compress), as in a database file: at 1e6 sessions 570 MB of work tables take 105 MB
+    con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {CATALOG} (READ_WRITE, COMPRESS)")
     con.execute(f"CREATE TABLE IF NOT EXISTS {CATALOG}.contexts (context VARCHAR PRIMARY KEY, used DOUBLE)")
 
 
@@ -147,7 +149,21 @@ def table(con: Any, name: str, sql: str, params: dict[str, Any] | None = None, *
         pass
     with BUILD_LOCK:
         con.execute(f'CREATE TABLE IF NOT EXISTS {CATALOG}."{kept}" AS {sql}', params)
+        _compress(con)
     con.execute(view)
+
+
+def _compress(con: duckdb.DuckDBPyConnection) -> None:
+    """Checkpoint the kept tables, which stores what was built since the last checkpoint
+    compressed. Without it a large clinic's work tables stay as built: at ten million sessions
+    4.7 GB, most of it spilled to disk under the memory limit, against 1 GB compressed (the build
+    takes longer, about 20 s there, and every later read is cheaper). Another cursor writing at
+    that moment makes DuckDB refuse; the tables are then left as they are until the next build's
+    checkpoint, which stores them compressed too."""
+    try:
+        con.execute(f"CHECKPOINT {CATALOG}")
+    except duckdb.TransactionException:
+        pass
 
 
 def bump(con: duckdb.DuckDBPyConnection) -> None:
