@@ -146,6 +146,7 @@ def step_analytics(args: dict) -> dict:
     con = connect(args["db"])
     parts = timed(con)
     warm = timed(con)
+    full_set_peak = _peak_rss_mb()    # the full set's own peak, before the subset's second connection
     con.close()                       # the kept work tables go with the connection
     con = connect(args["db"])
     t = time.perf_counter()
@@ -157,6 +158,7 @@ def step_analytics(args: dict) -> dict:
     with open(args["out"], "wb") as fh:
         pickle.dump(subset, fh)
     return {"seconds": sum(parts.values()), "parts": parts, "warm_seconds": sum(warm.values()),
+            "full_set_peak_rss_mb": full_set_peak,
             "warm_parts": warm, "subset_seconds": subset_seconds, "subset_warm_seconds": subset_warm_seconds}
 
 
@@ -407,7 +409,8 @@ def table(result: dict) -> list[tuple[str, str, str, str]]:
              f"{pd_['seconds'] / ana['subset_warm_seconds']:.1f}× warm"
              if "seconds" in pd_ and "subset_warm_seconds" in ana else "—")
     ident = {True: "identical", False: "DIFFERENT", None: "not checked"}.get(pd_.get("identical"), "—")
-    rows.append(("analytics, full set (cold / warm)", f"{_s(ana)} / {_s(ana, 'warm_seconds')}", "", ""))
+    rows.append(("analytics, full set (cold / warm; peak RSS)",
+                 f"{_s(ana)} / {_s(ana, 'warm_seconds')}; {_s(ana, 'full_set_peak_rss_mb', '{:,.0f} MB')}", "", ""))
     rows.append(("kpis + episode outcomes + attendance (cold / warm)",
                  f"{_s(ana, 'subset_seconds')} / {_s(ana, 'subset_warm_seconds', '{:.3f} s')}",
                  f"pandas {_s(pd_)} ({ident})", ratio))

@@ -76,6 +76,7 @@ def test_the_benchmark_runs_at_1e4_and_pandas_agrees(tmp_path, capsys):
     assert "headline figures" in steps["warmup"]["warmup_parts"] and steps["warmup"]["seconds"] > 0
     for name in ("generate", "floor", "import", "analytics", "pandas", "patient", "warmup"):
         assert steps[name]["peak_rss_mb"] > 0, name
+    assert 0 < steps["analytics"]["full_set_peak_rss_mb"] <= steps["analytics"]["peak_rss_mb"]
     assert result["machine"]["nproc"] >= 1
     assert "1e4 sessions" in capsys.readouterr().out
     assert (tmp_path / "results" / "summary.md").read_text().startswith("Machine:")
