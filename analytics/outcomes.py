@@ -27,6 +27,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from scipy import stats as sps
 
 from . import episodes, workcache
@@ -254,6 +255,23 @@ def _iso_date(value: Any) -> str:
     return pd.Timestamp(value).date().isoformat()
 
 
+def _episode_frame(con: Any, sql: str) -> pd.DataFrame:
+    """The rows of ``sql`` as a frame for :func:`_tidy`: from DuckDB through Arrow, so that text
+    columns go straight into pandas' Arrow-backed strings without becoming a Python object per cell
+    first (at ten million sessions a million rows: the plain conversion took twice the time and
+    about a gigabyte more memory while it ran). Dates come as datetime64 and integers as nullable
+    integers, which _tidy then turns into ISO text and Int64 as before. Another engine: ``.df()``."""
+    if not isinstance(con, duckdb.DuckDBPyConnection):
+        return con.execute(sql).df()
+    relation = con.sql(sql)
+    table = (getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table)()  # DuckDB >= 1.4 / older
+    return table.to_pandas(date_as_object=False, types_mapper=_NULLABLE_INTEGERS.get)
+
+
+_NULLABLE_INTEGERS = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
+                      pa.int64(): pd.Int64Dtype()}
+
+
 def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
     """0/1 flags and scores as nullable integers, dates as ISO strings (as CSV and JSON show them).
 
@@ -329,10 +347,8 @@ def episode_outcomes(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.D
     sessions; empty otherwise). Episodes: those open in the date range, of the clinician and site
     asked for (module docstring)."""
     _prepared(con, settings)
-    frame = con.execute(
-        "SELECT * FROM w_outcome_scope WHERE in_range = 1 ORDER BY start_date, episode_id"
-    ).df().drop(columns=["in_range"])
-    frame = _tidy(frame)
+    frame = _tidy(_episode_frame(con, "SELECT * EXCLUDE (in_range) FROM w_outcome_scope WHERE in_range = 1 "
+                                      "ORDER BY start_date, episode_id"))
     jt = _jt_categories(con, _query(con, "jt_pairs.sql"))
     scored = set(con.execute("SELECT DISTINCT scale FROM w_scale_pairs").df()["scale"])
     registry = load_registry()

@@ -150,3 +150,13 @@ def test_two_scores_of_a_scale_at_one_session_are_one_scored_session():
                 " ('p1|2024-01-08|phq9', NULL, 'p1', DATE '2024-01-08', 'phq9', 12, 0)")
     ep = outcomes.episode_outcomes(con, Settings()).to_dict("records")[0]
     assert (ep["phq9_first"], ep["phq9_last"], ep["phq9_scored_sessions"]) == (15, 9, 3)
+
+
+def test_the_columns_have_the_same_types_with_rows_and_without():
+    # a view with no episodes (a period before the clinic opened) gives the same columns, typed the
+    # same, as one with episodes: an export or a chart never meets a different kind of column
+    con = clinic([S("p1", "2024-01-01", phq9=15, gad7=12), S("p1", "2024-01-08", phq9=9, gad7=7)])
+    full = outcomes.episode_outcomes(con, Settings())
+    empty = outcomes.episode_outcomes(con, Settings(date_from=date(2020, 1, 1), date_to=date(2020, 2, 1)))
+    assert len(full) == 1 and len(empty) == 0
+    assert dict(empty.dtypes.astype(str)) == dict(full.dtypes.astype(str))
