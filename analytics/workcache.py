@@ -7,8 +7,8 @@ that was about half a second per call, for a clinician's caseload as much as for
 
 Now each table is built once per *context* into ``waypoint_work``, an in-memory database attached
 to the DuckDB instance (shared by every cursor of a connection, stored compressed, never written
-to the clinic's file — beyond the memory limit DuckDB spills it to ``<database>.tmp/`` and removes that — gone
-when the connection closes), and each call points a temporary view of the usual name at it. The
+to the clinic's file — beyond the memory limit DuckDB spills it to ``<database>.tmp/`` and removes
+that — gone when the connection closes), and each call points a temporary view of the usual name at it. The
 SQL files do not change: they read ``w_sessions`` whether it is a table or a view. Tables may be
 stored in the order a query filters them (``cluster_by``), so that DuckDB's zone maps skip the
 row groups of other patients or clinicians: a caseload or a patient then costs the same in a
@@ -157,9 +157,9 @@ def _compress(con: duckdb.DuckDBPyConnection) -> None:
     """Checkpoint the kept tables, which stores what was built since the last checkpoint
     compressed. Without it a large clinic's work tables stay as built: at ten million sessions
     4.7 GB, most of it spilled to disk under the memory limit, against 1 GB compressed (the build
-    takes longer, about 20 s there, and every later read is cheaper). Another cursor writing at
-    that moment makes DuckDB refuse; the tables are then left as they are until the next build's
-    checkpoint, which stores them compressed too."""
+    takes longer, about 20 s there, and every later read is cheaper). DuckDB refuses while another
+    cursor has a transaction open (a page reading, say); the tables are then left as they are until
+    the next build's checkpoint, which stores them compressed too."""
     try:
         con.execute(f"CHECKPOINT {CATALOG}")
     except duckdb.TransactionException:
