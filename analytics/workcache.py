@@ -8,11 +8,11 @@ that was about half a second per call, for a clinician's caseload as much as for
 Now each table is built once per *context* into ``waypoint_work``, an in-memory database attached
 to the DuckDB instance (shared by every cursor of a connection, stored compressed, never written
 to the clinic's file — beyond the memory limit DuckDB spills it to ``<database>.tmp/`` and removes
-that — gone when the connection closes), and each call points a temporary view of the usual name at it. The
-SQL files do not change: they read ``w_sessions`` whether it is a table or a view. Tables may be
-stored in the order a query filters them (``cluster_by``), so that DuckDB's zone maps skip the
-row groups of other patients or clinicians: a caseload or a patient then costs the same in a
-clinic of ten million sessions as in one of a hundred thousand.
+that — gone when the connection closes), and each call points a temporary view of the usual
+name at it. The SQL files do not change: they read ``w_sessions`` whether it is a table or a view.
+Tables may be stored in the order a query filters them (``cluster_by``), so that DuckDB's zone
+maps skip the row groups of other patients or clinicians: a caseload or a patient then costs the
+same in a clinic of ten million sessions as in one of a hundred thousand.
 
 - context: the data version, the as-of date and every setting that shapes the episode tables
   (:func:`begin`, from ``episodes.prepare``). The data version is ``meta.data_version``, a fresh
