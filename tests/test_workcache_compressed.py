@@ -38,7 +38,8 @@ def test_a_checkpoint_refused_by_another_transaction_leaves_the_table_readable_a
     other.execute(f"SELECT count(*) FROM {workcache.CATALOG}.contexts").fetchall()
     workcache.table(con, "w_test", SQL)                      # builds; its checkpoint is refused
     assert con.execute("SELECT count(*) FROM w_test").fetchall() == [(ROWS,)]
-    assert "Uncompressed" in _kept_compressions(con, "w_test")
+    assert "Uncompressed" in _kept_compressions(con, "w_test"), (
+        "DuckDB checkpointed beside another cursor's open transaction: this test no longer tests the refusal")
     other.execute("ROLLBACK")
     workcache.table(con, "w_later", "SELECT 2 AS x")        # the next build's checkpoint stores both
     assert "Uncompressed" not in _kept_compressions(con, "w_test")
