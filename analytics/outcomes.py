@@ -265,7 +265,10 @@ def _episode_frame(con: Any, sql: str) -> pd.DataFrame:
         return con.execute(sql).df()
     relation = con.sql(sql)
     table = (getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table)()  # DuckDB >= 1.4 / older
-    return table.to_pandas(date_as_object=False, types_mapper=_NULLABLE_INTEGERS.get)
+    # self_destruct: each Arrow column is freed once converted, so the table and the frame are not
+    # both held whole (at ten million sessions the episode table is several hundred megabytes)
+    return table.to_pandas(date_as_object=False, types_mapper=_NULLABLE_INTEGERS.get,
+                           split_blocks=True, self_destruct=True)
 
 
 _NULLABLE_INTEGERS = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
@@ -276,8 +279,8 @@ def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
     """0/1 flags and scores as nullable integers, dates as ISO strings (as CSV and JSON show them).
 
     Integer and datetime columns (what DuckDB returns) are converted column-wise; anything else
-    value by value."""
-    out = frame.copy()
+    value by value. Converts ``frame`` in place (callers pass a frame of their own) and returns it."""
+    out = frame
     for col in out.columns:
         values = out[col]
         if col in _INT_COLUMNS:
@@ -295,25 +298,34 @@ def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _jt_categories(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.DataFrame:
-    """Per episode x scale: rc and Jacobson & Truax category against the clinic reference
-    (w_jt_reference: reference SD, registry reliability and cutoff)."""
-    reference = con.execute("SELECT * FROM w_jt_reference").df().set_index("scale")
-    parts = []
-    for scale, group in pairs.groupby("scale", sort=True):
-        if scale not in reference.index:
-            continue
-        ref = reference.loc[scale]
+def _jt_references(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
+    """The Jacobson & Truax arguments of every scale that has them (w_jt_reference: reference SD,
+    registry reliability and cutoff), by scale."""
+    out = {}
+    for ref in con.execute("SELECT * FROM w_jt_reference").df().to_dict("records"):
         reliability = None if pd.isna(ref["reliability"]) else float(ref["reliability"])
-        cutoff = None if pd.isna(ref["cutoff"]) else float(ref["cutoff"])
         sd = None if pd.isna(ref["reference_sd"]) else float(ref["reference_sd"])
         if reliability is None or sd is None:
             continue
-        result = jacobson_truax(
-            group["first_score"].astype(float), group["last_score"].astype(float),
-            reliability=reliability, sd=sd, cutoff=cutoff, higher_is_better=not bool(ref["higher_is_worse"]),
-            clinical_at_cutoff=bool(ref["caseness_at_cutoff"]) if ref["cutoff_source"] == "registry" else None,
-        )
+        out[ref["scale"]] = {
+            "reliability": reliability, "sd": sd,
+            "cutoff": None if pd.isna(ref["cutoff"]) else float(ref["cutoff"]),
+            "higher_is_better": not bool(ref["higher_is_worse"]),
+            "clinical_at_cutoff": bool(ref["caseness_at_cutoff"]) if ref["cutoff_source"] == "registry" else None,
+        }
+    return out
+
+
+def _jt_categories(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.DataFrame:
+    """Per episode x scale: rc and Jacobson & Truax category against the clinic reference
+    (w_jt_reference: reference SD, registry reliability and cutoff)."""
+    references = _jt_references(con)
+    parts = []
+    for scale, group in pairs.groupby("scale", sort=True):
+        if scale not in references:
+            continue
+        result = jacobson_truax(group["first_score"].astype(float), group["last_score"].astype(float),
+                                **references[scale])
         parts.append(pd.DataFrame({
             "episode_id": group["episode_id"].to_numpy(), "scale": scale,
             "first_score": group["first_score"].to_numpy(), "last_score": group["last_score"].to_numpy(),
@@ -325,17 +337,27 @@ def _jt_categories(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.Da
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
-def _placed(n: int, at: np.ndarray, values: pd.Series, dtype: str) -> Any:
-    """A column of ``n`` rows, missing except at positions ``at`` (-1: not in the frame), where it
-    takes ``values`` (as ``dtype``: Int64, Float64 or string; NaN becomes missing)."""
-    keep = at >= 0
+def _placed(n: int, at: np.ndarray, values: Any, dtype: str) -> Any:
+    """A column of ``n`` rows, missing except at positions ``at``, where it takes ``values`` (as
+    ``dtype``: Int64 or Float64 from floats, where NaN becomes missing; string from text or None)."""
     if dtype == "string":
-        out = pd.array(np.full(n, None, dtype=object), dtype="string")
-    else:
-        kind = pd.arrays.IntegerArray if dtype == "Int64" else pd.arrays.FloatingArray
-        out = kind(np.zeros(n, dtype="int64" if dtype == "Int64" else "float64"), np.ones(n, dtype=bool))
-    out[at[keep]] = values[keep].astype(dtype).array
-    return out
+        out = np.full(n, None, dtype=object)
+        out[at] = values
+        return pd.array(out, dtype="string")
+    values = np.asarray(values, dtype="float64")
+    data = np.zeros(n, dtype="int64" if dtype == "Int64" else "float64")
+    missing = np.ones(n, dtype=bool)
+    data[at] = np.nan_to_num(values) if dtype == "Float64" else np.nan_to_num(values).astype("int64")
+    missing[at] = np.isnan(values)
+    kind = pd.arrays.IntegerArray if dtype == "Int64" else pd.arrays.FloatingArray
+    return kind(data, missing)
+
+
+# Each row of the episode table by position (the table's order): per-scale columns are placed by
+# position, read as numbers, instead of matching text episode ids in pandas.
+_OUTCOME_ROWS = """CREATE OR REPLACE TEMP TABLE w_outcome_rows AS
+SELECT episode_id, row_number() OVER (ORDER BY start_date, episode_id) - 1 AS pos
+FROM w_outcome_scope WHERE in_range = 1"""
 
 
 def episode_outcomes(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame:
@@ -349,22 +371,35 @@ def episode_outcomes(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.D
     _prepared(con, settings)
     frame = _tidy(_episode_frame(con, "SELECT * EXCLUDE (in_range) FROM w_outcome_scope WHERE in_range = 1 "
                                       "ORDER BY start_date, episode_id"))
-    jt = _jt_categories(con, _query(con, "jt_pairs.sql"))
-    scored = set(con.execute("SELECT DISTINCT scale FROM w_scale_pairs").df()["scale"])
-    registry = load_registry()
-    index = pd.Index(frame["episode_id"])            # each episode once: positions by hash, once per table
-    jt_at = index.get_indexer(jt["episode_id"])
-    for scale in [s for s in registry if s in scored or s in ("phq9", "gad7")]:
+    n = len(frame)
+    con.execute(_OUTCOME_ROWS)
+    # every scale's first and last score at its episode's row; jt: a pair of jt_pairs.sql
+    pairs = _episode_frame(con, f"""SELECT p.scale, r.pos, p.first_score, p.last_score, p.scored_sessions,
+                                          CASE WHEN j.episode_id IS NULL THEN 0 ELSE 1 END AS jt
+                                   FROM w_scale_pairs p JOIN w_outcome_rows r ON r.episode_id = p.episode_id
+                                   LEFT JOIN ({_sql("jt_pairs.sql")[0]}
+                                   ) j ON j.episode_id = p.episode_id AND j.scale = p.scale""")
+    references = _jt_references(con)
+    scored = set(con.execute("SELECT DISTINCT scale FROM w_scale_pairs").df()["scale"])   # anywhere in the clinic
+    for scale in [s for s in load_registry() if s in scored or s in ("phq9", "gad7")]:
+        own = pairs[(pairs["scale"] == scale).to_numpy(dtype=bool)]
+        at = own["pos"].to_numpy(dtype="int64")
         if scale not in ("phq9", "gad7"):
-            pairs = con.execute(
-                "SELECT episode_id, first_score, last_score, scored_sessions FROM w_scale_pairs WHERE scale = ?", [scale]
-            ).df()
-            at = index.get_indexer(pairs["episode_id"])
             for col in ("first_score", "last_score", "scored_sessions"):
-                frame[f"{scale}_{col.replace('_score', '')}"] = _placed(len(frame), at, pairs[col], "Int64")
-        here = (jt["scale"] == scale).to_numpy()
-        frame[f"{scale}_rc"] = _placed(len(frame), jt_at[here], jt["rc"][here], "Float64")
-        frame[f"{scale}_jt_category"] = _placed(len(frame), jt_at[here], jt["jt_category"][here], "string")
+                frame[f"{scale}_{col.replace('_score', '')}"] = _placed(
+                    n, at, own[col].to_numpy(dtype="float64", na_value=np.nan), "Int64")
+        jt = own["jt"].to_numpy(dtype="int64") == 1
+        at = at[jt]
+        rc = np.full(len(at), np.nan)
+        category = np.full(len(at), None, dtype=object)
+        if scale in references and len(at):
+            result = jacobson_truax(own["first_score"].to_numpy(dtype="float64", na_value=np.nan)[jt],
+                                    own["last_score"].to_numpy(dtype="float64", na_value=np.nan)[jt],
+                                    **references[scale])
+            rc = result["rc"].round(3).to_numpy(dtype="float64")
+            category = result["category"].to_numpy(dtype=object, na_value=None)
+        frame[f"{scale}_rc"] = _placed(n, at, rc, "Float64")
+        frame[f"{scale}_jt_category"] = _placed(n, at, category, "string")
     return frame.reset_index(drop=True)
 
 

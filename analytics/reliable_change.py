@@ -78,6 +78,11 @@ def cutoff_c(m_clinical: float, sd_clinical: float, m_functional: float, sd_func
     return (sd_clinical * m_functional + sd_functional * m_clinical) / (sd_clinical + sd_functional)
 
 
+def _known(values: np.ndarray, known: np.ndarray) -> pd.arrays.BooleanArray:
+    """``values`` as a nullable boolean column, missing where ``known`` is False."""
+    return pd.arrays.BooleanArray(np.asarray(values, dtype=bool) & known, ~known)
+
+
 def jacobson_truax(
     pre: Sequence[float],
     post: Sequence[float],
@@ -161,12 +166,10 @@ def jacobson_truax(
         "post": post_arr,
         "change": np.where(complete, change, np.nan),
         "rc": rc,
-        "clinical_pre": pd.array(np.where(complete, clinical_pre, None) if cutoff is not None
-                                 else [None] * len(pre_arr), dtype="boolean"),
-        "functional_post": pd.array(np.where(complete, functional_post, None) if cutoff is not None
-                                    else [None] * len(pre_arr), dtype="boolean"),
+        "clinical_pre": _known(clinical_pre, complete if cutoff is not None else np.zeros_like(complete)),
+        "functional_post": _known(functional_post, complete if cutoff is not None else np.zeros_like(complete)),
         "category": pd.array(category, dtype="string"),
-        "harmed": pd.array(np.where(complete, harmed, None), dtype="boolean"),
+        "harmed": _known(harmed, complete),
     })
     if isinstance(pre, pd.Series):
         out.index = pre.index

@@ -329,6 +329,22 @@ def test_episode_outcomes_carry_jacobson_truax_for_every_scale_scored():
     assert frame["phq9_jt_category"].isna().all()  # PHQ-9 columns are always there, empty when not scored
 
 
+def test_a_clinicians_episode_table_has_the_columns_of_every_scale_scored_in_the_clinic():
+    # c2 never scores the K10, c1 does: c2's table still has the K10 columns (empty), so tables of
+    # different clinicians line up column for column
+    con = clinic([
+        S("p1", "2024-01-01", clinician_id="c1", k10=30), S("p1", "2024-01-08", clinician_id="c1", k10=20),
+        S("p2", "2024-01-01", clinician_id="c2", phq9=15), S("p2", "2024-01-08", clinician_id="c2", phq9=9),
+    ])
+    whole = outcomes.episode_outcomes(con, Settings())
+    mine = outcomes.episode_outcomes(con, Settings(clinician_id="c2"))
+    assert list(mine.columns) == list(whole.columns)
+    assert list(mine.dtypes) == list(whole.dtypes)
+    assert mine["episode_id"].tolist() == ["p2#1"]
+    assert mine[["k10_first", "k10_last", "k10_scored_sessions", "k10_rc", "k10_jt_category"]].isna().all().all()
+    assert mine["phq9_first"].tolist() == [15]
+
+
 @pytest.mark.parametrize("name, columns", [
     ("episode_outcomes", ["episode_id", "recovered", "phq9_jt_category"]),
     ("rates_by_month", ["month", "measure", "numerator", "denominator", "rate", "ci_low", "ci_high"]),
