@@ -277,13 +277,20 @@ class EpisodeFacts(NamedTuple):
 
 
 def _register_bands(con: duckdb.DuckDBPyConnection) -> None:
-    """The registry's severity bands as the temp table readiness_bands."""
-    con.execute("CREATE OR REPLACE TEMP TABLE readiness_bands "
-                "(scale VARCHAR, band_order INTEGER, low INTEGER, high INTEGER, label VARCHAR)")
+    """The registry's severity bands as the temp table readiness_bands, in one statement (a
+    statement per band took a tenth of a caseload's time)."""
     rows = [(s.id, i, b.low, b.high, b.label)
             for s in load_registry().values() for i, b in enumerate(s.severity, start=1)]
+    columns = ("CAST(scale AS VARCHAR) AS scale, CAST(band_order AS INTEGER) AS band_order, "
+               "CAST(low AS INTEGER) AS low, CAST(high AS INTEGER) AS high, CAST(label AS VARCHAR) AS label")
     if rows:
-        con.executemany("INSERT INTO readiness_bands VALUES (?, ?, ?, ?, ?)", rows)
+        values = ", ".join(["(?, ?, ?, ?, ?)"] * len(rows))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE readiness_bands AS SELECT {columns} "
+                    f"FROM (VALUES {values}) AS v(scale, band_order, low, high, label)",
+                    [x for row in rows for x in row])
+    else:
+        con.execute("CREATE OR REPLACE TEMP TABLE readiness_bands "
+                    "(scale VARCHAR, band_order INTEGER, low INTEGER, high INTEGER, label VARCHAR)")
 
 
 def _params(settings: Settings, th: ReadinessThresholds, as_of: date | None) -> dict[str, Any]:

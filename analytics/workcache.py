@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+import weakref
 from typing import Any
 
 import duckdb
@@ -43,6 +44,9 @@ GRACE_SECONDS = 900.0
 _VARIABLE = "waypoint_work_context"
 # Builds take turns (reads do not): two cursors asking for the same missing table build it once.
 BUILD_LOCK = threading.RLock()
+# Each cursor's context as begin() set it (the DuckDB variable above), so that table() need not
+# ask DuckDB for it: a caseload makes ten tables, and the question took a tenth of its time.
+_CURSOR_CONTEXT: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
 
 
 def enabled(con: Any) -> bool:
@@ -104,6 +108,7 @@ def begin(con: Any, *parts: Any, version: tuple | None = None) -> None:
         for c in old:
             _drop_context(con, c)
     con.execute(f"SET VARIABLE {_VARIABLE} = ?", [context])
+    _CURSOR_CONTEXT[con] = context
 
 
 def _idle(con: duckdb.DuckDBPyConnection, context: str, now: float) -> bool:
@@ -121,6 +126,9 @@ def _drop_context(con: duckdb.DuckDBPyConnection, context: str) -> None:
 
 
 def _context(con: duckdb.DuckDBPyConnection) -> str | None:
+    known = _CURSOR_CONTEXT.get(con)
+    if known is not None:
+        return known
     rows = con.execute(f"SELECT getvariable('{_VARIABLE}')").fetchall()
     return rows[0][0] if rows else None
 
