@@ -91,12 +91,19 @@ def _sign_in(browser, app: str, who: str):
     return context, page
 
 
-def _open(page, app: str, path: str) -> str:
-    """The page's text (tables are drawn on a canvas: read them with :func:`_download`)."""
+DOWNLOAD = "button:has-text('Download CSV')"
+
+
+def _open(page, app: str, path: str, ready: str) -> str:
+    """The page's text once ``ready`` (a Playwright selector for what the page shows when it has
+    run) is on it. Tables are drawn on a canvas: read them with :func:`_download`.
+
+    A fixed pause is not enough: on a loaded CI machine the script may not have started when the
+    pause ends, and the page then holds only its title."""
     page.goto(f"{app}/{path}")
-    _settled(page)
     page.wait_for_selector("[data-testid='stMainBlockContainer']")
-    page.wait_for_timeout(1500)
+    page.wait_for_selector(ready)
+    _settled(page)
     return page.inner_text("[data-testid='stMain']")
 
 
@@ -116,11 +123,12 @@ def test_a_clinician_signs_in_and_sees_only_their_own_patients(browser, app):
     context, page = _sign_in(browser, app, "anna@clinic.example")
     try:
         assert "clinician c1" in page.inner_text("[data-testid='stSidebar']")
-        caseload = _open(page, app, "")                          # a clinician starts on their caseload
+        caseload = _open(page, app, "", DOWNLOAD)            # a clinician starts on their caseload
         _shot(page, "clinician-caseload")
         rows = _download(page)
         assert "p1," in rows and "secret-p2" not in rows and "secret-p2" not in caseload
-        other = _open(page, app, "patient?patient=secret-p2")    # a hand-edited URL
+        other = _open(page, app, "patient?patient=secret-p2",
+                      "text=No sessions for patient")    # a hand-edited URL
         _shot(page, "clinician-other-patient")
         assert "No sessions for patient" in other
         nav = page.inner_text("[data-testid='stSidebarNav']")
@@ -130,7 +138,7 @@ def test_a_clinician_signs_in_and_sees_only_their_own_patients(browser, app):
     # the admin reads what the clinician did in the audit log
     context, page = _sign_in(browser, app, "it@clinic.example")
     try:
-        _open(page, app, "audit")
+        _open(page, app, "audit", DOWNLOAD)
         _shot(page, "admin-audit-log")
         log = _download(page)
         assert "anna@clinic.example,clinician,view_patient,secret-p2" in log
@@ -142,7 +150,7 @@ def test_a_clinician_signs_in_and_sees_only_their_own_patients(browser, app):
 def test_a_director_signs_in_and_sees_the_whole_clinic_but_not_the_admin_pages(browser, app):
     context, page = _sign_in(browser, app, "dir@clinic.example")
     try:
-        caseload = _open(page, app, "caseload")
+        caseload = _open(page, app, "caseload", DOWNLOAD)
         _shot(page, "director-caseload")
         rows = _download(page)
         assert "p1," in rows and "secret-p2," in rows
