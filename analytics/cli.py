@@ -309,7 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("ingest", cmd_ingest, "Import CSV session logs or measurement files into the clinic database.",
             "waypoint ingest sample_data/demo_clinic.csv --rejects rejected.csv")
     p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--mapping", metavar="MAP.toml", help="column names, date format and value maps of your export")
+    p.add_argument("--mapping", metavar="MAP.toml",
+                   help="column names, date format, value maps and text encoding of your export")
     p.add_argument("--dry-run", action="store_true", help="validate and report; write nothing")
     p.add_argument("--rejects", metavar="OUT.csv", help="write rejected rows with a reason column, to fix and re-upload")
     p.add_argument("--user", default=os.environ.get("USER", "local"), help="recorded in the import log")

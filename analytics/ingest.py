@@ -17,6 +17,7 @@ import codecs
 import csv
 import hashlib
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -49,6 +50,8 @@ SNIFF_BYTES = 1 << 16
 # faster than the column count (20,000 columns: half a minute), so a wider file is refused.
 MAX_COLUMNS = 5_000
 SHOW_REASONS = 5
+ENCODING_NAMES = {"cp1252": "Windows-1252", "utf-16": "UTF-16", "cp1250": "Windows-1250", "cp932": "Shift-JIS (cp932)",
+                  "shift_jis": "Shift-JIS", "gb18030": "GB18030", "big5": "Big5", "cp949": "Korean (cp949)"}
 # Imports in one process take turns with every other write (db.WRITE_LOCK).
 _WRITE_LOCK = WRITE_LOCK
 
@@ -84,6 +87,8 @@ class ImportResult:
                 f"{self.rejected:,} rejected")
         head += " (dry run: nothing written)" if self.dry_run else f" (batch {self.batch_id})"
         lines = [head]
+        if self.encoding not in ("utf-8", "utf-8-sig"):
+            lines.append(f"  read as {ENCODING_NAMES.get(self.encoding, self.encoding)} text (the file is not UTF-8)")
         if self.ignored_columns:
             lines.append("  columns not used: " + ", ".join(self.ignored_columns))
         lines += [f"  {r}" for r in self.reasons]
@@ -138,38 +143,128 @@ def _not_csv(path: Path, what: str) -> WaypointError:
                          "(comma, semicolon or tab separated text) and try again.")
 
 
-def _encoding(path: Path, head: bytes) -> str:
+def _encoding(path: Path, head: bytes, declared: str | None = None) -> str:
+    """The file's text encoding: the mapping's ``[file] encoding`` when given; else UTF-8 (with or
+    without BOM), UTF-16 with its BOM, or Windows-1252 (what Excel's plain "CSV" writes in Western
+    Europe and the Americas). Text that reads as Chinese, Japanese or Korean is stopped, never
+    taken for Windows-1252 (it would import as other characters): the message names the encoding
+    it looks like and how to declare it."""
     if head.startswith(b"PK\x03\x04"):
         raise WaypointError(f"{path.name}: this is an Excel workbook (.xlsx), not a CSV file. In Excel use "
                             "File › Save As › 'CSV UTF-8 (Comma delimited)' and import that file.")
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise WaypointError(f"{path.name}: this is an old Excel workbook (.xls), not a CSV file. In Excel use "
                             "File › Save As › 'CSV UTF-8 (Comma delimited)' and import that file.")
+    if declared is not None:
+        encoding = "utf-8-sig" if declared == "utf-8" and head.startswith(b"\xef\xbb\xbf") else declared
+        _decodes(path, encoding, f"the mapping's [file] encoding {declared!r}")
+        return encoding
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
     if head.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
     if b"\x00" in head:
         raise _not_csv(path, "this is a binary file, not text")
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 22), b""):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
+    if _first_undecodable(path, "utf-8") is None:
         return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        with open(path, "rb") as fh:
-            dec = codecs.getincrementaldecoder("cp1252")()
-            for chunk in iter(lambda: fh.read(1 << 22), b""):
-                if b"\x00" in chunk:
-                    raise _not_csv(path, "this is a binary file, not text")
-                dec.decode(chunk)
-        return "cp1252"
-    except UnicodeDecodeError:
-        raise _not_csv(path, "the file is neither UTF-8 nor Windows-1252 text") from None
+    looks = _east_asian(path)
+    if looks is not None:
+        raise WaypointError(
+            f"{path.name}: the file is not UTF-8, and its text looks like Chinese, Japanese or Korean (perhaps "
+            f"{looks}), not Windows-1252; Waypoint will not guess. Save the export as 'CSV UTF-8', or name the "
+            f'encoding in a mapping file ([file] encoding = "{looks}" if that is right; "cp1252" if the file '
+            "is Windows-1252 after all) and run again with --mapping MAP.toml.")
+    bad = _first_undecodable(path, "cp1252", binary_check=True)
+    if bad is not None:
+        raise WaypointError(f"{path.name}: the file is neither UTF-8 nor Windows-1252 text ({_where(bad)}). "
+                            "Save the export as 'CSV UTF-8', or name its encoding in a mapping file ([file] "
+                            'encoding = "cp1250", say) and run again with --mapping MAP.toml.')
+    return "cp1252"
+
+
+def _first_undecodable(path: Path, encoding: str, *, binary_check: bool = False) -> tuple[int, int, bytes] | None:
+    """(line, byte offset, bytes) of the first bytes ``encoding`` cannot decode; None when it decodes
+    the whole file. Lines are the file's physical lines, as a text editor numbers them."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    consumed = 0
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            if binary_check and b"\x00" in chunk:
+                raise _not_csv(path, "this is a binary file, not text")
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                # a decoder may hold the last bytes of the chunk before: exc.object is then those
+                # bytes and this chunk
+                at = consumed - (len(exc.object) - len(chunk)) + exc.start
+                return _line_of(path, at), at, bytes(exc.object[exc.start:exc.end][:4])
+            consumed += len(chunk)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:     # the file ends inside a character
+            at = consumed - len(exc.object) + exc.start
+            return _line_of(path, at), at, bytes(exc.object[exc.start:][:4])
+    return None
+
+
+def _line_of(path: Path, offset: int) -> int:
+    """The line (from 1) that byte ``offset`` of the file is on."""
+    lines, left = 1, offset
+    with open(path, "rb") as fh:
+        while left > 0:
+            chunk = fh.read(min(left, 1 << 22))
+            if not chunk:
+                break
+            lines += chunk.count(b"\n")
+            left -= len(chunk)
+    return lines
+
+
+def _where(bad: tuple[int, int, bytes]) -> str:
+    line, at, shown = bad
+    return f"line {line}, byte {at + 1:,}: {' '.join(f'{b:02X}' for b in shown)}"
+
+
+def _decodes(path: Path, encoding: str, what: str) -> None:
+    bad = _first_undecodable(path, encoding)
+    if bad is not None:
+        raise WaypointError(f"{path.name}: the file is not {encoding} text as {what} says ({_where(bad)}). "
+                            "Correct the encoding in the mapping file, or save the export as 'CSV UTF-8' and "
+                            "leave the encoding out.")
+
+
+# Lines with bytes above 0x7F are where the encoding shows: up to this much of them is read, and
+# fewer than _EVIDENCE such bytes are too few to tell (a few accented names in Windows-1252 can
+# read as Chinese to charset_normalizer; a dozen rows cannot).
+_SAMPLE_BYTES = 1 << 18
+_EVIDENCE = 16
+_EAST_ASIAN_SCRIPTS = ("CJK", "Hiragana", "Katakana", "Hangul", "Bopomofo")
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+
+
+def _east_asian(path: Path) -> str | None:
+    """The codec (e.g. "cp932") when the file's non-ASCII text reads as Chinese, Japanese or Korean
+    to charset_normalizer. Only that is asked of it: between the single-byte Western code pages
+    (1252, 1250, 1257) its guesses on names are unreliable, so those are not told apart."""
+    from charset_normalizer import from_bytes
+
+    sample = bytearray()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            pos = 0
+            while len(sample) < _SAMPLE_BYTES and (m := _HIGH_BYTE.search(chunk, pos)):
+                start = chunk.rfind(b"\n", 0, m.start()) + 1
+                end = chunk.find(b"\n", m.end())
+                pos = len(chunk) if end < 0 else end + 1
+                sample += chunk[start:pos]
+            if len(sample) >= _SAMPLE_BYTES:
+                break
+    if len(_HIGH_BYTE.findall(sample)) < _EVIDENCE:
+        return None
+    best = from_bytes(bytes(sample)).best()
+    if best is None or not any(a.startswith(_EAST_ASIAN_SCRIPTS) for a in best.alphabets):
+        return None
+    return best.encoding
 
 
 def _transcode(path: Path, encoding: str) -> Path:
@@ -210,7 +305,7 @@ def _sniff(path: Path, encoding: str, shown: Path | None = None) -> tuple[str, l
 
 
 @contextmanager
-def _open_source(path: Path) -> Iterator[Source]:
+def _open_source(path: Path, declared: str | None = None) -> Iterator[Source]:
     path = Path(path)
     if not path.exists():
         raise WaypointError(f"{path}: file not found.")
@@ -218,7 +313,7 @@ def _open_source(path: Path) -> Iterator[Source]:
         raise WaypointError(f"{path}: is a folder; give the CSV file(s) inside it.")
     with open(path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
-    encoding = _encoding(path, head)
+    encoding = _encoding(path, head, declared)
     readable = path if encoding in ("utf-8", "utf-8-sig") else _transcode(path, encoding)
     try:
         delimiter, headers = _sniff(readable, "utf-8-sig", path)
@@ -479,7 +574,7 @@ def _log_rejects(con: duckdb.DuckDBPyConnection, batch: int, rejected: pd.DataFr
 def _import_one(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, *, dry_run: bool,
                 imported_by: str, settings: Settings, today: date,
                 rejects_out: list[pd.DataFrame] | None = None) -> tuple[ImportResult, pd.DataFrame, Source | None]:
-    with _open_source(path) as src:
+    with _open_source(path, mapping.encoding) as src:
         label = src.path.name
         res = resolve(src.headers, mapping, load_registry(), label)
         # under the figures' memory limit: an import's work spills to disk beyond it (the keys have
@@ -597,7 +692,7 @@ def preview(con: duckdb.DuckDBPyConnection, paths: Sequence[str | os.PathLike], 
     paths = [Path(p) for p in paths]
     if not paths:
         raise WaypointError("no file to preview")
-    with _open_source(paths[0]) as src:
+    with _open_source(paths[0], the_mapping.encoding) as src:
         res = resolve(src.headers, the_mapping, load_registry(), src.path.name)
         head = _head(src, head_rows)
     detected: dict[str, str | None] = {}

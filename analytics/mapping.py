@@ -12,12 +12,15 @@ A mapping file (TOML, every part optional) says what the header recognition cann
     "Show" = "attended"
     [values.discharge_reason]
     "Completed treatment" = "planned"
+    [file]
+    encoding = "cp1250"  # the text encoding, when neither UTF-8 nor Windows-1252
 
 Without a mapping, common header spellings ("Client ID", "Provider", "Date of Service",
 "PHQ-9 Total", ...) and common values ("No Show", "DNA", "Late Cancellation", ...) are recognised.
 """
 from __future__ import annotations
 
+import codecs
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -113,11 +116,13 @@ VALUE_ALIASES: dict[str, dict[str, str]] = {
 
 @dataclass(frozen=True)
 class Mapping:
-    """What a mapping file says: columns (canonical field -> header), a date format, value maps."""
+    """What a mapping file says: columns (canonical field -> header), a date format, value maps,
+    and the file's text encoding (a Python codec name; None: UTF-8, else Windows-1252)."""
     columns: dict[str, str | None] = field(default_factory=dict)
     date_format: str | None = None
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     origin: str = "mapping"
+    encoding: str | None = None
 
     def value_map(self, field_name: str) -> dict[str, str]:
         """Normal-form value -> canonical value: the built-in spellings, then the mapping's own."""
@@ -145,20 +150,21 @@ def load_mapping(source: "Mapping | str | Path | TMapping[str, Any] | None") -> 
             raise WaypointError(f"{path}: not valid TOML ({exc}). See the mapping example in the README.") from None
         return _from_dict(data, str(path))
     data = dict(source)
-    if not set(data) & {"columns", "dates", "values"}:
+    if not set(data) & {"columns", "dates", "values", "file"}:
         data = {"columns": data}  # the dashboard's flat {field: header}
     return _from_dict(data, "mapping")
 
 
 def _from_dict(data: dict[str, Any], origin: str) -> Mapping:
-    unknown = set(data) - {"columns", "dates", "values"}
+    unknown = set(data) - {"columns", "dates", "values", "file"}
     if unknown:
         raise WaypointError(f"{origin}: unknown section [{sorted(unknown)[0]}]; a mapping has [columns], "
-                            "[dates] and [values.FIELD] sections.")
+                            "[dates], [values.FIELD] and [file] sections.")
     columns = data.get("columns", {}) or {}
     dates = data.get("dates", {}) or {}
     values = data.get("values", {}) or {}
-    for name, table in (("columns", columns), ("dates", dates), ("values", values)):
+    file = data.get("file", {}) or {}
+    for name, table in (("columns", columns), ("dates", dates), ("values", values), ("file", file)):
         if not isinstance(table, dict):
             raise WaypointError(f"{origin}: [{name}] must be a table of key = value lines.")
     fmt = dates.get("format")
@@ -177,7 +183,28 @@ def _from_dict(data: dict[str, Any], origin: str) -> Mapping:
                                     f"{', '.join(allowed)}.")
     cols = {str(k): (None if v in (None, "") else str(v)) for k, v in columns.items()}
     return Mapping(columns=cols, date_format=fmt,
-                   values={k: {str(a): str(b) for a, b in v.items()} for k, v in values.items()}, origin=origin)
+                   values={k: {str(a): str(b) for a, b in v.items()} for k, v in values.items()}, origin=origin,
+                   encoding=_file_encoding(file, origin))
+
+
+def _file_encoding(file: dict[str, Any], origin: str) -> str | None:
+    """[file] encoding, as Python's codec name ("Shift_JIS" -> "shift_jis"); None when not given."""
+    unknown = set(file) - {"encoding"}
+    if unknown:
+        raise WaypointError(f"{origin}: unknown key {sorted(unknown)[0]!r} in [file]; it has encoding only, "
+                            'e.g. encoding = "cp1250".')
+    name = file.get("encoding")
+    if name in (None, ""):
+        return None
+    try:
+        info = codecs.lookup(str(name))
+    except LookupError:
+        info = None
+    if info is None or not isinstance(name, str) or getattr(info, "_is_text_encoding", True) is False:
+        raise WaypointError(f"{origin}: [file] encoding {name!r} is not a text encoding Waypoint knows. Use a "
+                            'name such as "utf-8", "cp1252" (Windows Western), "cp1250" (Central European), '
+                            '"cp932" (Japanese Shift-JIS), "gb18030" (Chinese) or "cp949" (Korean).')
+    return info.name
 
 
 def _check_date_format(fmt: str, origin: str) -> None:

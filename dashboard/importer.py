@@ -15,6 +15,17 @@ from analytics.errors import WaypointError
 from . import data, ui
 
 UPLOADER_KEY = "upload-round"   # bumped after an import, which empties the file input
+# The text encodings offered (label -> Python codec; None: Waypoint tells UTF-8 from Windows-1252).
+ENCODINGS: dict[str, str | None] = {
+    "Detect (UTF-8 or Windows-1252)": None,
+    "UTF-8": "utf-8",
+    "Windows-1252 (Western European)": "cp1252",
+    "Windows-1250 (Central European)": "cp1250",
+    "Shift-JIS (Japanese, cp932)": "cp932",
+    "GB18030 (Chinese, simplified)": "gb18030",
+    "Big5 (Chinese, traditional)": "big5",
+    "Korean (cp949)": "cp949",
+}
 
 
 def sample_link() -> None:
@@ -39,9 +50,25 @@ def _uploads() -> list[tuple[str, bytes]]:
     return [(f.name, f.getvalue()) for f in files or []]
 
 
+def _encoding_choice(round_: int) -> str | None:
+    left, _ = st.columns([1, 2])
+    label = left.selectbox(
+        "Text encoding", list(ENCODINGS), key=f"encoding-{round_}",
+        help="Waypoint reads UTF-8 and Windows-1252 files by itself. Choose the encoding your system exports in "
+             "if Waypoint asks for it, or if names in the first rows below show the wrong characters.")
+    return ENCODINGS[label]
+
+
+def _full_mapping(mapping: dict[str, str | None] | None, encoding: str | None) -> dict[str, Any] | None:
+    """The columns chosen on the page and the encoding, as ``ingest`` takes a mapping."""
+    if encoding is None:
+        return mapping or None
+    return {"columns": dict(mapping or {}), "file": {"encoding": encoding}}
+
+
 @st.cache_data(show_spinner="Reading the file(s)…", max_entries=4)
-def _preview(uploads: tuple[tuple[str, bytes], ...], mapping: tuple | None) -> Any:
-    return data.preview_uploads(list(uploads), dict(mapping) if mapping else None)
+def _preview(uploads: tuple[tuple[str, bytes], ...], mapping: tuple | None, encoding: str | None = None) -> Any:
+    return data.preview_uploads(list(uploads), _full_mapping(dict(mapping) if mapping else None, encoding))
 
 
 def _mapping_editor(detected: dict[str, str | None], headers: list[str], key: str) -> dict[str, str | None]:
@@ -93,10 +120,14 @@ def flow(*, imported_by: str = "dashboard") -> None:
     round_ = st.session_state[UPLOADER_KEY]
     mapping_key = f"mapping-{round_}"
     mapping = st.session_state.get(mapping_key)
+    encoding = _encoding_choice(round_)
     try:
-        preview = _preview(tuple(uploads), tuple(sorted(mapping.items())) if mapping else None)
+        preview = _preview(tuple(uploads), tuple(sorted(mapping.items())) if mapping else None, encoding)
     except WaypointError as exc:
         st.error(ui.md(exc), icon=":material/error:")
+        if "[file] encoding" in str(exc):
+            st.info("Here, choose the file's encoding in the **Text encoding** list above instead of writing a "
+                    "mapping file.", icon=":material/translate:")
         return
 
     st.subheader("1 · Columns found")
@@ -124,7 +155,8 @@ def flow(*, imported_by: str = "dashboard") -> None:
                  disabled=to_import == 0, icon=":material/download_done:"):
         with st.spinner("Importing…"):
             try:
-                results = data.import_uploads(uploads, mapping=mapping, imported_by=imported_by)
+                results = data.import_uploads(uploads, mapping=_full_mapping(mapping, encoding),
+                                              imported_by=imported_by)
             except WaypointError as exc:
                 st.error(ui.md(exc), icon=":material/error:")
                 return

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
@@ -200,3 +201,40 @@ def test_upload_the_sample_export_then_open_a_patients_trajectory(server, page, 
     while "Warm-up: the clinic overview's figures computed in" not in log.read_text() and time.time() < deadline:
         time.sleep(0.5)
     assert "Warm-up: the clinic overview's figures computed in" in log.read_text(), log.read_text()[-2000:]
+
+
+def test_a_shift_jis_export_is_stopped_then_imports_as_written_once_its_encoding_is_chosen(server, page, tmp_path):
+    # A Japanese clinic's export, as Excel's plain "CSV" writes it on Japanese Windows (cp932)
+    patients = ["田中太郎", "鈴木花子", "佐藤健"]
+    rows = [f"{p},山本医師,2025-0{month}-1{day},attended,{10 + day},東京クリニック"
+            for p in patients for month in (2, 3) for day in (0, 4)]
+    export = tmp_path / "export.csv"
+    export.write_bytes(("patient_id,clinician_id,session_date,status,phq9,site\n" + "\n".join(rows) + "\n").encode("cp932"))
+    page.goto(server)
+    _settled(page)
+    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(export))
+    page.get_by_text("looks like Chinese, Japanese or Korean").wait_for(timeout=TIMEOUT_MS * 2)
+    page.get_by_text("choose the file's encoding in the Text encoding list above").wait_for()
+    _settled(page)
+    _shot(page, "09-encoding-asked")
+    assert page.get_by_role("button", name="Import").count() == 0          # nothing to import until it is read right
+
+    page.get_by_role("combobox", name="Text encoding").click()
+    page.get_by_role("option", name="Shift-JIS (Japanese, cp932)").click()
+    confirm = page.get_by_role("button", name="Import 12 row(s) from export.csv")
+    confirm.wait_for(timeout=TIMEOUT_MS * 2)
+    _settled(page)
+    _no_exception(page)
+    _shot(page, "10-encoding-chosen")
+    confirm.click()
+    page.get_by_role("heading", name="Clinic overview").wait_for(timeout=TIMEOUT_MS * 3)
+    _settled(page)
+
+    page.goto(f"{server}/patient?patient={urllib.parse.quote('鈴木花子')}")
+    page.get_by_role("heading", name="Patient", exact=True).wait_for()
+    page.locator("[data-testid='stPlotlyChart']").first.wait_for(timeout=TIMEOUT_MS)
+    _settled(page)
+    _no_exception(page)
+    text = page.inner_text("[data-testid='stMain']")
+    assert "鈴木花子" in text and "No sessions" not in text
+    _shot(page, "11-japanese-patient")
