@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.errors import WaypointError
+from analytics.ingest import ENCODING_NAMES
 
 from . import data, ui
 
@@ -143,6 +144,12 @@ def flow(*, imported_by: str = "dashboard") -> None:
         st.rerun()
     head = getattr(preview, "head", None)
     if isinstance(head, pd.DataFrame) and len(head):
+        read_as = {ENCODING_NAMES.get(r.encoding, r.encoding) for r in getattr(preview, "results", [])
+                   if r.encoding not in ("utf-8", "utf-8-sig")}
+        if encoding is None and read_as:
+            st.caption(f"Your file is not UTF-8, so Waypoint read it as {' and '.join(sorted(read_as))}: check "
+                       "that names with accents look right below; if they do not, choose the file's encoding "
+                       "in the Text encoding list above.")
         st.caption("The first rows of your file:")
         st.dataframe(head, hide_index=True, height=min(250, 38 + 35 * len(head)))
 

@@ -238,3 +238,17 @@ def test_a_shift_jis_export_is_stopped_then_imports_as_written_once_its_encoding
     text = page.inner_text("[data-testid='stMain']")
     assert "鈴木花子" in text and "No sessions" not in text
     _shot(page, "11-japanese-patient")
+
+
+def test_a_windows_1252_export_imports_and_the_preview_says_how_it_was_read(server, page, tmp_path):
+    export = tmp_path / "export.csv"
+    export.write_bytes("patient_id,clinician_id,session_date,status,site\n"
+                       "Renée,Dr O’Brien,2025-02-10,attended,Café – North\n".encode("cp1252"))
+    page.goto(server)
+    _settled(page)
+    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(export))
+    page.get_by_text("Your file is not UTF-8, so Waypoint read it as Windows-1252").wait_for(timeout=TIMEOUT_MS * 2)
+    page.get_by_role("button", name="Import 1 row(s) from export.csv").wait_for()
+    _settled(page)
+    _no_exception(page)
+    _shot(page, "12-windows-1252-preview")
