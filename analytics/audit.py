@@ -2,7 +2,8 @@
 and when (access issue). Read by admins on the dashboard's Audit page and with ``waypoint audit``.
 
 - ``audit_log`` (sql/schema.sql, migration 003) holds the rows written by :func:`record`: patient
-  views and exports (the dashboard), undo (dashboard and command line), refused sign-ins. Rows are
+  views and exports (the dashboard; on the command line, the commands whose output names patients:
+  :func:`record_cli_export`), undo (dashboard and command line), refused sign-ins. Rows are
   only ever added; nothing in Waypoint updates or deletes them.
 - Imports are read from the ``imports`` table the import engine writes in the same transaction as
   the data (``imported_by``, ``imported_at``), so an import can never be missing from the log.
@@ -45,6 +46,15 @@ def record(con: duckdb.DuckDBPyConnection, *, user: str, action: str, role: str 
                SELECT coalesce(max(audit_id), 0) + 1, ?, ?, ?, ?, ?, ?, ? FROM audit_log""",
             [logged_at, user, role, action, patient_id, batch_id, detail],
         ).fetchall()
+
+
+def record_cli_export(con: duckdb.DuckDBPyConnection, what: str, rows: int, clinician_id: str | None,
+                      fmt: str) -> None:
+    """The audit row of a command whose output names patients (``waypoint outcomes``, ``readiness``,
+    ``attendance``'s watch list): who (:func:`cli_user`), what, how many rows, whose patients."""
+    scope = f"clinician {clinician_id}" if clinician_id else "all clinicians"
+    record(con, user=cli_user(), action="export",
+           detail=f"{what} {scope}: {rows:,} row(s) (command line, {fmt})")
 
 
 def read_log(con: duckdb.DuckDBPyConnection, *, user: str | None = None, action: str | None = None,

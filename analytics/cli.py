@@ -261,27 +261,46 @@ def cmd_kpis(args) -> int:
     return EXIT_OK
 
 
+def _audited(con: Any, args: argparse.Namespace, what: str, rows: int) -> None:
+    """Record in the audit log that this command's output named patients (the clinic database
+    only: a Spark source is a backup folder, with no log)."""
+    if getattr(args, "engine", "duckdb") == "duckdb":
+        from . import audit
+
+        audit.record_cli_export(con, what, rows, getattr(args, "clinician_id", None), args.format)
+
+
 def cmd_outcomes(args) -> int:
     from . import outcomes
 
-    emit(outcomes.episode_outcomes(_analytics_connect(args), _settings(args)), args.format)
+    con = _analytics_connect(args)
+    data = outcomes.episode_outcomes(con, _settings(args))
+    emit(data, args.format)
+    _audited(con, args, "episode outcomes", len(data))
     return EXIT_OK
 
 
 def cmd_attendance(args) -> int:
     from . import engagement
 
-    emit(engagement.attendance_report(_analytics_connect(args), _settings(args)), args.format)
+    con = _analytics_connect(args)
+    data = engagement.attendance_report(con, _settings(args))
+    emit(data, args.format)
+    if args.format == "json":                # the table gives the watch list's length, not its patients
+        _audited(con, args, "attendance watch list", len(data.get("watch_list", ())))
     return EXIT_OK
 
 
 def cmd_readiness(args) -> int:
     from . import readiness
 
-    data = readiness.readiness(_analytics_connect(args), _settings(args), readiness.load_thresholds(args.config))
+    con = _analytics_connect(args)
+    data = readiness.readiness(con, _settings(args), readiness.load_thresholds(args.config))
+    rows = len(data)
     if args.format == "table":
         data = readiness.as_table(data)
     emit(data, args.format)
+    _audited(con, args, "readiness", rows)
     return EXIT_OK
 
 
