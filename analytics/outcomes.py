@@ -545,14 +545,15 @@ def clinician_comparison(con: duckdb.DuckDBPyConnection, settings: Settings) -> 
 # ---------------------------------------------------------------------------------------------
 # data quality
 # ---------------------------------------------------------------------------------------------
-def data_quality(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame:
+def data_quality(con: duckdb.DuckDBPyConnection, settings: Settings, *, by_month: bool = True) -> pd.DataFrame:
     """Paired-data completeness (by the episode's clinician and month of end) and the share of
     attended sessions with any score (by the session's clinician and month): measure, clinician_id,
-    month, numerator, denominator, rate, ci_low, ci_high (Wilson 95 %)."""
+    month, numerator, denominator, rate, ci_low, ci_high (Wilson 95 %). ``by_month=False``: one row
+    per measure and clinician over the whole range (month None)."""
     _prepared(con, settings)
     frame = _query(con, "data_quality.sql", {
         "clinician_id": settings.clinician_id, "site": settings.site,
-        "date_from": settings.date_from, "date_to": settings.date_to,
+        "date_from": settings.date_from, "date_to": settings.date_to, "by_month": by_month,
     })
     frame = frame.sort_values(["measure", "clinician_id", "month"], kind="stable").reset_index(drop=True)
     return add_rate_columns(frame, "numerator", "denominator")

@@ -210,6 +210,21 @@ def test_clinicians_funnels_show_every_clinician_with_intervals_and_mark_small_n
         assert list(mix["Observed ÷ expected"].round(4)) == list(recovery["oe_ratio"].round(4))
 
 
+def test_clinicians_data_completeness_compares_clinicians_over_the_period_with_months_behind(clinic):
+    at = run("clinicians.py")
+    start, end = period(at)
+    whole = outcomes.data_quality(clinic.cursor(), Settings(date_from=start, date_to=end), by_month=False)
+    tables = [df.value for df in at.dataframe if "Measure" in df.value.columns and "Out of" in df.value.columns]
+    overall = next(t for t in tables if "Month" not in t.columns)
+    assert len(overall) == len(whole) == 2 * whole["clinician_id"].nunique()     # one row per measure and clinician
+    paired = whole[whole["measure"] == "paired_completeness"].sort_values("clinician_id")
+    shown = overall[overall["Measure"] == "Paired scores (finished episodes)"]
+    assert list(shown["Clinician"]) == list(paired["clinician_id"])
+    assert [str(v) for v in shown["Out of"]] == [str(v) if v >= 5 else "fewer than 5" for v in paired["denominator"]]
+    monthly = next(t for t in tables if "Month" in t.columns)                  # the months, in the expander
+    assert len(monthly) > len(overall)
+
+
 def test_clinicians_small_numbers_are_named_under_the_funnel(tmp_path):
     """A clinician with fewer than 5 episodes is named, but none of their figures is shown or drawn
     (access issue: small-number suppression)."""

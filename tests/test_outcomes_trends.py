@@ -200,6 +200,16 @@ def test_data_quality_by_clinician_and_month(con):
     assert found[("paired_completeness", "c2", "2024-02")][3:] == W_1_2
 
 
+def test_data_quality_over_the_whole_range_adds_up_each_clinicians_months(con):
+    found = table(outcomes.data_quality(con, AS_OF, by_month=False), "measure", "clinician_id", "month")
+    assert {k: v[:3] for k, v in found.items()} == {
+        ("paired_completeness", "c1", None): (3, 3, 1.0),
+        ("paired_completeness", "c2", None): (2, 3, 0.6667),      # rates rounded to 4 places
+        ("sessions_scored", "c1", None): (6, 6, 1.0),
+        ("sessions_scored", "c2", None): (6, 7, 0.8571),
+    }
+
+
 # --- Jacobson & Truax by scale ------------------------------------------------------------------
 def test_jt_summary_uses_the_clinic_reference_sd_and_counts_categories(con):
     frame = outcomes.jt_summary(con, AS_OF).set_index("scale")

@@ -158,14 +158,28 @@ st.subheader("Data completeness")
 st.caption("Missing scores bias every rate above: a clinician who scores only at good sessions looks better than one "
            "who scores every time. Paired completeness is the share of finished episodes with PHQ-9 and GAD-7 at the "
            "start and the end.")
-quality = ui.safe("Data quality", "outcomes.data_quality", settings.with_(clinician_id=None))
+QUALITY = {"paired_completeness": "Paired scores (finished episodes)", "sessions_scored": "Attended sessions with a score"}
+
+
+def _quality_table(frame: pd.DataFrame, name: str, key: str, by_month: bool) -> None:
+    shown = _as_text_percent(suppress_comparison(frame, THRESHOLD), ("rate", "ci_low", "ci_high"))
+    shown = shown.assign(measure=[QUALITY.get(m, m) for m in shown["measure"]])
+    if not by_month:
+        shown = shown.drop(columns=["month"])
+    names = {"measure": "Measure", "clinician_id": "Clinician", "month": "Month", "numerator": "Count",
+             "denominator": "Out of", "rate": "Rate", "ci_low": "95 % low", "ci_high": "95 % high"}
+    ui.table(shown.rename(columns=names), name, key=key, height=min(620, 38 + 35 * len(shown)),
+             column_config={names[c]: st.column_config.NumberColumn(format="percent")
+                            for c in ("rate", "ci_low", "ci_high") if pd.api.types.is_numeric_dtype(shown[c])})
+
+
+everyone = settings.with_(clinician_id=None)
+quality = ui.safe("Data quality", "outcomes.data_quality", everyone, by_month=False)
 if quality is not None and len(quality):
-    QUALITY = {"paired_completeness": "Paired scores (finished episodes)",
-               "sessions_scored": "Attended sessions with a score"}
-    quality = _as_text_percent(suppress_comparison(quality, THRESHOLD), ("rate", "ci_low", "ci_high"))
-    ui.table(quality.assign(measure=[QUALITY.get(m, m) for m in quality["measure"]]).rename(columns={"measure": "Measure", "clinician_id": "Clinician", "month": "Month",
-                                     "numerator": "Count", "denominator": "Out of", "rate": "Rate",
-                                     "ci_low": "95 % low", "ci_high": "95 % high"}),
-             "data completeness by clinician and month", key="quality", height=300,
-             column_config={c: st.column_config.NumberColumn(format="percent") for c in ("Rate", "95 % low", "95 % high")
-                            if pd.api.types.is_numeric_dtype(quality[{"Rate": "rate", "95 % low": "ci_low", "95 % high": "ci_high"}[c]])})
+    _quality_table(quality, "data completeness by clinician", "quality", by_month=False)
+    with st.expander("By month"):
+        st.caption(f"One clinician's month rests on few episodes, and a count under {THRESHOLD} reads "
+                   f"\"{FEWER}\": use this to find when scoring lapsed, not to compare clinicians.")
+        monthly = ui.safe("Data quality by month", "outcomes.data_quality", everyone)
+        if monthly is not None and len(monthly):
+            _quality_table(monthly, "data completeness by clinician and month", "quality-monthly", by_month=True)

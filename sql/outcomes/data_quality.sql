@@ -7,20 +7,25 @@
 --                        (w_scores), denominator attended sessions; by the session's clinician and
 --                        the month of the session. $clinician_id / $site (NULL for all) filter the
 --                        session's clinician and site.
-SELECT 'paired_completeness' AS measure, clinician_id, end_month AS month,
+-- $by_month: one row per clinician and month; false: one per clinician over the whole range (month
+-- NULL), the counts a comparison of clinicians needs (a month of one clinician is a handful).
+SELECT 'paired_completeness' AS measure, clinician_id, month,
        CAST(sum(paired) AS INTEGER) AS numerator,
        CAST(count(*) AS INTEGER)    AS denominator
-FROM w_outcome_scope
-WHERE in_rates = 1 AND finished_treatment = 1
-GROUP BY clinician_id, end_month
+FROM (
+    SELECT clinician_id, CASE WHEN $by_month THEN end_month END AS month, paired
+    FROM w_outcome_scope
+    WHERE in_rates = 1 AND finished_treatment = 1
+) e
+GROUP BY clinician_id, month
 UNION ALL
 SELECT 'sessions_scored' AS measure, clinician_id, month,
        CAST(sum(scored) AS INTEGER) AS numerator,
        CAST(count(*) AS INTEGER)    AS denominator
 FROM (
     SELECT s.clinician_id,
-           CAST(EXTRACT(YEAR FROM s.session_date) AS VARCHAR) || '-'
-               || lpad(CAST(EXTRACT(MONTH FROM s.session_date) AS VARCHAR), 2, '0') AS month,
+           CASE WHEN $by_month THEN CAST(EXTRACT(YEAR FROM s.session_date) AS VARCHAR) || '-'
+               || lpad(CAST(EXTRACT(MONTH FROM s.session_date) AS VARCHAR), 2, '0') END AS month,
            CASE WHEN sc.session_key IS NOT NULL THEN 1 ELSE 0 END AS scored
     FROM w_sessions s
     LEFT JOIN (SELECT DISTINCT session_key FROM w_scores) sc ON sc.session_key = s.session_key
