@@ -69,6 +69,7 @@ def table(frame: pd.DataFrame, name: str, *, column_config: dict | None = None, 
     """A table with a "Download CSV" button under it (every table is downloadable); ``csv`` is what
     the download holds when it should differ from what is shown (e.g. without sparkline lists)."""
     kwargs.setdefault("placeholder", "—")
+    column_config = with_date_columns(frame, column_config)
     shown = st.dataframe(frame, hide_index=True, column_config=column_config, key=key, height=height,
                          column_order=column_order, **kwargs)
     st.download_button(
@@ -78,6 +79,19 @@ def table(frame: pd.DataFrame, name: str, *, column_config: dict | None = None, 
         help=f"{name}: every row and column of this table as a CSV file.",
     )
     return shown
+
+
+def with_date_columns(frame: pd.DataFrame, column_config: dict | None) -> dict | None:
+    """``column_config`` plus a date format ("9 Jul 2026") for every column of dates held as
+    timestamps at midnight, which a table would otherwise show as "2026-07-09 00:00:00"."""
+    config = dict(column_config or {})
+    for name in frame.columns:
+        if name in config or not pd.api.types.is_datetime64_any_dtype(frame[name]):
+            continue
+        values = frame[name].dropna()
+        if (values.dt.normalize() == values).all():
+            config[name] = st.column_config.DateColumn(format="D MMM YYYY")
+    return config or None
 
 
 def content_digest(frame: pd.DataFrame) -> str | None:

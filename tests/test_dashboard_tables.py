@@ -1,0 +1,30 @@
+"""Tables as a reader sees them: dates held as midnight timestamps read as dates ("9 Jul 2026"),
+not "2026-07-09 00:00:00"; real times, and formats a page chose, are left alone."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import ui
+
+
+def test_dates_held_as_midnight_timestamps_show_as_dates_and_times_stay_times():
+    frame = pd.DataFrame({
+        "Last attended": pd.to_datetime(["2026-07-09", None]),
+        "Logged at": pd.to_datetime(["2026-07-09 10:30", "2026-07-10 00:00"]),
+        "Next booked": pd.to_datetime([None, None]),
+        "Days": [99, 95],
+    })
+    config = ui.with_date_columns(frame, {"Days": st.column_config.NumberColumn(format="%d")})
+    assert config["Last attended"]["type_config"] == {"type": "date", "format": "D MMM YYYY", "min_value": None,
+                                                      "max_value": None, "step": None}
+    assert config["Next booked"]["type_config"]["type"] == "date"        # empty for now: still a date column
+    assert "Logged at" not in config                                      # a time of day is shown
+    assert config["Days"]["type_config"]["format"] == "%d"                # the page's own choice kept
+
+
+def test_a_page_that_formats_a_date_column_keeps_its_format():
+    frame = pd.DataFrame({"Last seen": pd.to_datetime(["2026-07-09"])})
+    mine = st.column_config.DateColumn(format="YYYY-MM-DD")
+    assert ui.with_date_columns(frame, {"Last seen": mine}) == {"Last seen": mine}
+    assert ui.with_date_columns(pd.DataFrame({"n": [1]}), None) is None
