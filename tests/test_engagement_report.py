@@ -81,3 +81,31 @@ def test_cli_as_of_and_table_output(tmp_path, capsys):
     assert main(["attendance", "--db", str(path), "--as-of", "2024-01-08"]) == 0
     out = capsys.readouterr().out
     assert "attendance_rate" in out and "watch_list" in out
+
+
+def test_report_rows_are_plain_python_whatever_the_column_types():
+    import datetime
+
+    import numpy as np
+    import pandas as pd
+
+    from analytics.engagement import records
+
+    frame = pd.DataFrame({
+        "n": np.array([1, 2], dtype="int64"), "flag": [True, False], "rate": [0.5, np.nan],
+        "limit": np.array([np.inf, 1.25], dtype="float32"), "count": pd.array([None, 3], dtype="Int64"),
+        "share": pd.array([0.25, None], dtype="Float64"), "who": ["c1", None],
+        "label": pd.array([None, "x"], dtype="string"), "day": pd.to_datetime(["2025-01-06", None]),
+        "seen": [datetime.date(2025, 1, 6), pd.NaT],
+    })
+    rows = records(frame)
+    assert rows == [
+        {"n": 1, "flag": True, "rate": 0.5, "limit": None, "count": None, "share": 0.25, "who": "c1", "label": None,
+         "day": datetime.date(2025, 1, 6), "seen": datetime.date(2025, 1, 6)},
+        {"n": 2, "flag": False, "rate": None, "limit": 1.25, "count": 3, "share": None, "who": None, "label": "x",
+         "day": None, "seen": None},
+    ]
+    assert [type(v) for v in rows[0].values()] == [int, bool, float, type(None), type(None), float, str, type(None),
+                                                   datetime.date, datetime.date]
+    assert type(rows[1]["count"]) is int and type(rows[1]["limit"]) is float
+    assert records(frame.iloc[:0]) == []
