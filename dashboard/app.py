@@ -63,6 +63,8 @@ else:
         pages["Data"] = [page(*DATA_PAGE), page("audit.py", "Audit log", ":material/policy:")]
     navigation = st.navigation(pages)
     filters.remember(filters.sidebar())
+    if navigation.title in (DATA_PAGE[1], "Audit log"):
+        st.sidebar.caption("These filters shape the figure pages; this page is not filtered by them.")
 
 with st.sidebar:
     st.caption("Waypoint · figures from your clinic's own records; nothing leaves this computer.")

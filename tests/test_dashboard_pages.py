@@ -378,6 +378,13 @@ def test_attendance_page_shows_the_attendance_analytics_computes(clinic):
     assert metric(at, "No-shows").value == f"{overall['no_show']:,}"
 
 
+@pytest.mark.parametrize("page, says", [("data_import.py", True), ("audit.py", True), ("overview.py", False)])
+def test_the_data_and_audit_pages_say_the_sidebar_filters_do_not_apply_to_them(clinic, page, says):
+    at = run(page)
+    note = "These filters shape the figure pages; this page is not filtered by them."
+    assert (note in [c.value for c in at.sidebar.caption]) is says
+
+
 def test_data_page_lists_the_import_history(clinic):
     at = run("data_import.py")
     history = dataframe_with(at, "batch_id")
