@@ -116,3 +116,17 @@ def test_encoding_names_are_python_codec_names_in_any_spelling(tmp_path):
     assert load_mapping(mapping_file(tmp_path, '[file]\nencoding = "Shift_JIS"\n')).encoding == "shift_jis"
     assert load_mapping({"file": {"encoding": "UTF8"}}).encoding == "utf-8"
     assert load_mapping({"patient_id": "Client"}).encoding is None
+
+
+def test_a_long_measurement_file_in_a_named_encoding_matches_its_patients_sessions(tmp_path):
+    con = fresh()
+    ingest(con, csv_file(tmp_path, "patient_id,clinician_id,session_date,status\n田中太郎,山本医師,2025-01-06,attended\n",
+                         name="sessions.csv", encoding="cp932"),
+           mapping=mapping_file(tmp_path, '[file]\nencoding = "cp932"\n'))
+    long = csv_file(tmp_path, "Client ID,Date,Measure,Score\n田中太郎,2025-01-06,PHQ-9,18\n", name="scores.csv",
+                    encoding="cp932")
+    preview_only = ingest(con, long, mapping=mapping_file(tmp_path, '[file]\nencoding = "cp932"\n'), dry_run=True)
+    assert (preview_only.kind, preview_only.new_rows, preview_only.dry_run) == ("measurements", 1, True)
+    ingest(con, long, mapping=mapping_file(tmp_path, '[file]\nencoding = "cp932"\n'))
+    assert con.execute("SELECT m.patient_id, m.score, s.clinician_id FROM measurements m "
+                       "JOIN sessions s USING (patient_id)").fetchall() == [("田中太郎", 18, "山本医師")]
