@@ -76,6 +76,7 @@ class ImportResult:
     encoding: str = "utf-8"
     delimiter: str = ","
     ignored_columns: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()             # what to check, e.g. names that look like another encoding
 
     def counts(self) -> dict[str, int]:
         return {"rows_read": self.rows_read, "new_rows": self.new_rows, "updated_rows": self.updated_rows,
@@ -89,6 +90,7 @@ class ImportResult:
         lines = [head]
         if self.encoding not in ("utf-8", "utf-8-sig"):
             lines.append(f"  read as {ENCODING_NAMES.get(self.encoding, self.encoding)} text (the file is not UTF-8)")
+        lines += [f"  {note}" for note in self.notes]
         if self.ignored_columns:
             lines.append("  columns not used: " + ", ".join(self.ignored_columns))
         lines += [f"  {r}" for r in self.reasons]
@@ -128,6 +130,7 @@ class Source:
     delimiter: str
     headers: list[str]
     sha256: str
+    notes: tuple[str, ...] = ()   # what the reader should check (e.g. a likely wrong encoding)
 
 
 def _sha256(path: Path) -> str:
@@ -242,29 +245,63 @@ _EAST_ASIAN_SCRIPTS = ("CJK", "Hiragana", "Katakana", "Hangul", "Bopomofo")
 _HIGH_BYTE = re.compile(rb"[\x80-\xff]")
 
 
+def _high_byte_lines(path: Path, limit: int = _SAMPLE_BYTES) -> bytes:
+    """The file's lines that hold a byte above 0x7F, up to about ``limit`` bytes of them."""
+    sample = bytearray()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            pos = 0
+            while len(sample) < limit and (m := _HIGH_BYTE.search(chunk, pos)):
+                start = chunk.rfind(b"\n", 0, m.start()) + 1
+                end = chunk.find(b"\n", m.end())
+                pos = len(chunk) if end < 0 else end + 1
+                sample += chunk[start:pos]
+            if len(sample) >= limit:
+                break
+    return bytes(sample)
+
+
 def _east_asian(path: Path) -> str | None:
     """The codec (e.g. "cp932") when the file's non-ASCII text reads as Chinese, Japanese or Korean
     to charset_normalizer. Only that is asked of it: between the single-byte Western code pages
     (1252, 1250, 1257) its guesses on names are unreliable, so those are not told apart."""
     from charset_normalizer import from_bytes
 
-    sample = bytearray()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            pos = 0
-            while len(sample) < _SAMPLE_BYTES and (m := _HIGH_BYTE.search(chunk, pos)):
-                start = chunk.rfind(b"\n", 0, m.start()) + 1
-                end = chunk.find(b"\n", m.end())
-                pos = len(chunk) if end < 0 else end + 1
-                sample += chunk[start:pos]
-            if len(sample) >= _SAMPLE_BYTES:
-                break
+    sample = _high_byte_lines(path)
     if len(_HIGH_BYTE.findall(sample)) < _EVIDENCE:
         return None
-    best = from_bytes(bytes(sample)).best()
+    best = from_bytes(sample).best()
     if best is None or not any(a.startswith(_EAST_ASIAN_SCRIPTS) for a in best.alphabets):
         return None
     return best.encoding
+
+
+# Central European letters that Windows-1252 reads as symbols: ł ą ż Ł Ą Ż ś ź Ś ľ Ľ (Windows-1250
+# bytes B3 B9 BF A3 A5 AF 9C 9F 8C BE BC) become ³ ¹ ¿ £ ¥ ¯ œ Ÿ Œ ¾ ¼. Beside a letter, inside a
+# name, they are Windows-1250 text read as Windows-1252 ("Micha³", "£ukasz", "£ódŸ"), not
+# Western text. (After two letters, accented ones included: "m³" is a unit. ¿ only after letters: Spanish opens questions
+# with it.)
+_WORD_ENDS = frozenset(bytes([c]) for c in b" ,;\t|\"\r\n")
+_CENTRAL_EUROPEAN_AS_1252 = re.compile(
+    rb"[A-Za-z\xc0-\xd6\xd8-\xf6\xf8-\xff]{2}[\xb3\xb9\xbf\xa3\xa5\xaf\x9c\x9f\x8c\xbe\xbc]|[\xb3\xb9\xa3\xa5\xaf\x9c\x9f\x8c\xbe\xbc][A-Za-z]")
+
+
+def _central_european_hint(path: Path) -> str | None:
+    """A note when text read as Windows-1252 looks like Windows-1250 (Central European): the two
+    cannot be told apart by the bytes, so this warns rather than stops."""
+    sample = _high_byte_lines(path)
+    found = _CENTRAL_EUROPEAN_AS_1252.search(sample)
+    if found is None:
+        return None
+    a, b = found.start(), found.end()           # widen to the word (up to a delimiter or quote)
+    while a > 0 and sample[a - 1:a] not in _WORD_ENDS:
+        a -= 1
+    while b < len(sample) and sample[b:b + 1] not in _WORD_ENDS:
+        b += 1
+    example = sample[a:b].decode("cp1252", errors="replace")
+    return (f"check names: {example!r} reads like Central European (Windows-1250) text read as Windows-1252. "
+            'If names look wrong, import the file with [file] encoding = "cp1250" in a mapping (on the Data page: '
+            "Text encoding), after undoing this import if it was made.")
 
 
 def _transcode(path: Path, encoding: str) -> Path:
@@ -314,10 +351,11 @@ def _open_source(path: Path, declared: str | None = None) -> Iterator[Source]:
     with open(path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
     encoding = _encoding(path, head, declared)
+    hint = _central_european_hint(path) if encoding == "cp1252" and declared is None else None
     readable = path if encoding in ("utf-8", "utf-8-sig") else _transcode(path, encoding)
     try:
         delimiter, headers = _sniff(readable, "utf-8-sig", path)
-        yield Source(path, readable, encoding, delimiter, headers, _sha256(path))
+        yield Source(path, readable, encoding, delimiter, headers, _sha256(path), (hint,) if hint else ())
     finally:
         if readable != path:
             readable.unlink(missing_ok=True)
@@ -624,7 +662,7 @@ def _import_one(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, *,
             file_name=label, sha256=src.sha256, kind=res.kind, rows_read=rows_read, new_rows=n["new"],
             updated_rows=n["updated"], unchanged=n["unchanged"], duplicates=n["duplicate"],
             rejected=len(rejected), reasons=reasons, batch_id=batch, dry_run=dry_run, encoding=src.encoding,
-            delimiter=src.delimiter, ignored_columns=res.ignored)
+            delimiter=src.delimiter, ignored_columns=res.ignored, notes=src.notes)
         return result, rejected, src
 
 

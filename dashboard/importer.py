@@ -150,6 +150,9 @@ def flow(*, imported_by: str = "dashboard") -> None:
             st.caption(f"Your file is not UTF-8, so Waypoint read it as {' and '.join(sorted(read_as))}: check "
                        "that names with accents look right below; if they do not, choose the file's encoding "
                        "in the Text encoding list above.")
+        for result in getattr(preview, "results", []):
+            for note in getattr(result, "notes", ()):
+                st.warning(ui.md(f"{result.file_name}: {note}"), icon=":material/spellcheck:")
         st.caption("The first rows of your file:")
         st.dataframe(head, hide_index=True, height=min(250, 38 + 35 * len(head)))
 

@@ -252,3 +252,22 @@ def test_a_windows_1252_export_imports_and_the_preview_says_how_it_was_read(serv
     _settled(page)
     _no_exception(page)
     _shot(page, "12-windows-1252-preview")
+
+
+def test_a_central_european_export_read_as_windows_1252_asks_the_uploader_to_check_names(server, page, tmp_path):
+    export = tmp_path / "export.csv"
+    export.write_bytes("patient_id,clinician_id,session_date,status,site\n"
+                       "p1,Michał,2025-02-10,attended,Łódź\n".encode("cp1250"))
+    page.goto(server)
+    _settled(page)
+    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(export))
+    page.get_by_text("reads like Central European (Windows-1250) text read as Windows-1252").wait_for(
+        timeout=TIMEOUT_MS * 2)
+    _settled(page)
+    _shot(page, "13-check-names")
+    page.get_by_role("combobox", name="Text encoding").click()
+    page.get_by_role("option", name="Windows-1250 (Central European)").click()
+    page.get_by_role("button", name="Import 1 row(s) from export.csv").wait_for(timeout=TIMEOUT_MS * 2)
+    _settled(page)
+    assert page.get_by_text("reads like Central European").count() == 0     # named: nothing left to check
+    _no_exception(page)

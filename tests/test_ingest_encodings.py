@@ -130,3 +130,32 @@ def test_a_long_measurement_file_in_a_named_encoding_matches_its_patients_sessio
     ingest(con, long, mapping=mapping_file(tmp_path, '[file]\nencoding = "cp932"\n'))
     assert con.execute("SELECT m.patient_id, m.score, s.clinician_id FROM measurements m "
                        "JOIN sessions s USING (patient_id)").fetchall() == [("田中太郎", 18, "山本医師")]
+
+
+@pytest.mark.parametrize("name, shown", [("Łódź", "£ódŸ"), ("Michał Nowak", "Micha³"), ("Żaneta", "¯aneta"),
+                                         ("Wrocław", "Wroc³aw")])
+def test_central_european_text_read_as_windows_1252_imports_with_a_note_to_check_names(tmp_path, name, shown):
+    # Windows-1250 and Windows-1252 both read any of these bytes: the import goes ahead, and says
+    # which name looks wrong and what to do
+    text = export(name, rows=2).replace(f",{name}\n", f',"{name}"\n')
+    con = fresh()
+    result = ingest(con, csv_file(tmp_path, text, encoding="cp1250"))
+    assert result.new_rows == 2 and stored_sites(con) == {name.encode("cp1250").decode("cp1252")}
+    [note] = result.notes
+    assert note.startswith(f"check names: {shown!r} reads like Central European (Windows-1250) text")
+    assert '[file] encoding = "cp1250"' in note and f"  {note}" in result.summary().splitlines()
+
+
+@pytest.mark.parametrize("sites", ["Clinique Hélène – Zürich", "¿Qué tal? Señora Núñez", "£5 co-pay; 10 m³ room",
+                                   "Kraków", "Dr O’Brien"])
+def test_western_text_gets_no_central_european_note(tmp_path, sites):
+    text = export(sites, rows=2).replace(f",{sites}\n", f',"{sites}"\n')
+    result = ingest(fresh(), csv_file(tmp_path, text, encoding="cp1252"))
+    assert result.notes == ()
+
+
+def test_a_named_encoding_gets_no_note(tmp_path):
+    text = export("Łódź", rows=2)
+    result = ingest(fresh(), csv_file(tmp_path, text, encoding="cp1250"),
+                    mapping=mapping_file(tmp_path, '[file]\nencoding = "cp1250"\n'))
+    assert result.notes == () and result.encoding == "cp1250"
