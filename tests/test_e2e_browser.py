@@ -202,6 +202,18 @@ def test_upload_the_sample_export_then_open_a_patients_trajectory(server, page, 
         time.sleep(0.5)
     assert "Warm-up: the clinic overview's figures computed in" in log.read_text(), log.read_text()[-2000:]
 
+SITE_HEADER = "patient_id,clinician_id,session_date,status,site\n"
+
+
+def _upload(page, server: str, export: Path, text: str | None = None, encoding: str = "utf-8") -> None:
+    """Open the first-run screen and choose ``export`` in its file input (first written with
+    ``text`` in ``encoding``, when given)."""
+    if text is not None:
+        export.write_bytes(text.encode(encoding))
+    page.goto(server)
+    _settled(page)
+    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(export))
+
 
 def test_a_shift_jis_export_is_stopped_then_imports_as_written_once_its_encoding_is_chosen(server, page, tmp_path):
     # A Japanese clinic's export, as Excel's plain "CSV" writes it on Japanese Windows (cp932)
@@ -210,9 +222,7 @@ def test_a_shift_jis_export_is_stopped_then_imports_as_written_once_its_encoding
             for p in patients for month in (2, 3) for day in (0, 4)]
     export = tmp_path / "export.csv"
     export.write_bytes(("patient_id,clinician_id,session_date,status,phq9,site\n" + "\n".join(rows) + "\n").encode("cp932"))
-    page.goto(server)
-    _settled(page)
-    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(export))
+    _upload(page, server, export)
     page.get_by_text("looks like Chinese, Japanese or Korean").wait_for(timeout=TIMEOUT_MS * 2)
     page.get_by_text("choose the file's encoding in the Text encoding list above").wait_for()
     _settled(page)
@@ -241,12 +251,8 @@ def test_a_shift_jis_export_is_stopped_then_imports_as_written_once_its_encoding
 
 
 def test_a_windows_1252_export_imports_and_the_preview_says_how_it_was_read(server, page, tmp_path):
-    export = tmp_path / "export.csv"
-    export.write_bytes("patient_id,clinician_id,session_date,status,site\n"
-                       "Renée,Dr O’Brien,2025-02-10,attended,Café – North\n".encode("cp1252"))
-    page.goto(server)
-    _settled(page)
-    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(export))
+    _upload(page, server, tmp_path / "export.csv", f"{SITE_HEADER}Renée,Dr O’Brien,2025-02-10,attended,Café – North\n",
+            "cp1252")
     page.get_by_text("Your file is not UTF-8, so Waypoint read it as Windows-1252").wait_for(timeout=TIMEOUT_MS * 2)
     page.get_by_role("button", name="Import 1 row(s) from export.csv").wait_for()
     _settled(page)
@@ -255,12 +261,7 @@ def test_a_windows_1252_export_imports_and_the_preview_says_how_it_was_read(serv
 
 
 def test_a_central_european_export_read_as_windows_1252_asks_the_uploader_to_check_names(server, page, tmp_path):
-    export = tmp_path / "export.csv"
-    export.write_bytes("patient_id,clinician_id,session_date,status,site\n"
-                       "p1,Michał,2025-02-10,attended,Łódź\n".encode("cp1250"))
-    page.goto(server)
-    _settled(page)
-    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(export))
+    _upload(page, server, tmp_path / "export.csv", f"{SITE_HEADER}p1,Michał,2025-02-10,attended,Łódź\n", "cp1250")
     page.get_by_text("reads like Central European (Windows-1250) text read as Windows-1252").wait_for(
         timeout=TIMEOUT_MS * 2)
     _settled(page)
