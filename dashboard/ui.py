@@ -189,6 +189,20 @@ def date_text(value: Any) -> str:
     return f"{pd.Timestamp(value):%-d %b %Y}"
 
 
+def partial_months(start: Any, end: Any) -> str:
+    """A note on the first and last months of a period when it cuts them, so that a short bar is
+    not read as a drop ("" when both months are whole, or the period is unknown)."""
+    if is_missing(start) or is_missing(end):
+        return ""
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    cut_start, cut_end = start.day != 1, not end.is_month_end
+    if start.to_period("M") == end.to_period("M"):
+        return f"{start:%b %Y} is partial ({date_text(start)} to {date_text(end)})." if cut_start or cut_end else ""
+    parts = ([f"{start:%b %Y} from {date_text(start)}"] if cut_start else []) \
+        + ([f"{end:%b %Y} up to {date_text(end)}"] if cut_end else [])
+    return f"Partial months: {'; '.join(parts)}." if parts else ""
+
+
 def sql_picker(figures: dict[str, str], *, key: str, title: str = "How these figures are calculated (SQL)") -> None:
     """An expander where the reader picks a figure (label -> ``analytics.outcomes.sql_for`` name) and
     sees the SQL behind it."""

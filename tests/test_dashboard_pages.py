@@ -132,6 +132,10 @@ def test_overview_follows_the_clinician_and_period_in_the_url(clinic):
     assert metric(at, "Recovery").value == ui.pct(now["recovery_rate"])
     assert metric(at, "Dropout").value == ui.pct(now["dropout_rate"])
     assert at.query_params["clinician"] == "c02"
+    # a period that cuts its months says so under the sessions delivered by month
+    assert "Attended sessions by month." in [c.value for c in at.caption]          # whole months: no note
+    cut = run(**{"from": "2025-06-15", "to": "2026-05-31"})
+    assert "Attended sessions by month. Partial months: Jun 2025 from 15 Jun 2025." in [c.value for c in cut.caption]
 
 
 def test_overview_trend_readiness_and_sessions_come_from_analytics(clinic):

@@ -28,3 +28,15 @@ def test_a_page_that_formats_a_date_column_keeps_its_format():
     mine = st.column_config.DateColumn(format="YYYY-MM-DD")
     assert ui.with_date_columns(frame, {"Last seen": mine}) == {"Last seen": mine}
     assert ui.with_date_columns(pd.DataFrame({"n": [1]}), None) is None
+
+
+def test_a_period_that_cuts_its_first_or_last_month_says_so():
+    from datetime import date
+
+    assert ui.partial_months(date(2025, 10, 17), date(2026, 10, 16)) == \
+        "Partial months: Oct 2025 from 17 Oct 2025; Oct 2026 up to 16 Oct 2026."
+    assert ui.partial_months(date(2025, 11, 1), date(2026, 10, 16)) == "Partial months: Oct 2026 up to 16 Oct 2026."
+    assert ui.partial_months(date(2025, 11, 1), date(2026, 2, 28)) == ""        # whole months
+    assert ui.partial_months(date(2024, 2, 1), date(2024, 2, 29)) == ""         # a leap February, whole
+    assert ui.partial_months(date(2025, 3, 3), date(2025, 3, 20)) == "Mar 2025 is partial (3 Mar 2025 to 20 Mar 2025)."
+    assert ui.partial_months(None, date(2025, 3, 20)) == ""

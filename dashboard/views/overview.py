@@ -153,7 +153,7 @@ with left:
         st.caption("No episode started in this view.")
 with right:
     st.subheader("Sessions delivered")
-    st.caption("Attended sessions by month.")
+    st.caption(" ".join(filter(None, ["Attended sessions by month.", ui.partial_months(f.date_from, f.date_to)])))
     try:
         delivered = data.sessions_by_month(settings)
     except (ImportError, AttributeError) as exc:
