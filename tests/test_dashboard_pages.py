@@ -380,6 +380,9 @@ def test_attendance_page_shows_the_attendance_analytics_computes(clinic):
     overall = engagement.attendance_overall(clinic.cursor(), Settings(date_from=start, date_to=end))
     assert metric(at, "Attendance rate").value == ui.pct(overall["attendance_rate"])
     assert metric(at, "No-shows").value == f"{overall['no_show']:,}"
+    note = ui.partial_months(start, end)
+    assert note and f"{note} Their rates are fine to compare; their counts are of part of a month." in [
+        c.value for c in at.caption]
 
 
 @pytest.mark.parametrize("page, says", [("data_import.py", True), ("audit.py", True), ("overview.py", False)])

@@ -39,6 +39,8 @@ for tab, dimension, label in zip(tabs, ("month", "clinician_id", "weekday"), ("M
             shown[label] = [WEEKDAYS.get(int(v), "not recorded") if not ui.is_missing(v) else "not recorded"
                             for v in shown[label]]
         shown[label] = shown[label].astype(str)
+        if dimension == "month" and (note := ui.partial_months(f.date_from, f.date_to)):
+            st.caption(f"{note} Their rates are fine to compare; their counts are of part of a month.")
         st.plotly_chart(
             charts.bars(shown, x=label, y="attendance_rate", percent=True, y_title="Attendance rate",
                         horizontal=dimension == "clinician_id", height=300 if dimension != "clinician_id" else 40 + 28 * len(shown)),
