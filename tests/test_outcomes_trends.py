@@ -16,6 +16,7 @@ The clinic (as-of 2024-06-30; c1 works at site A with CBT, c2 at site B with cou
 from __future__ import annotations
 
 import math
+import statistics
 from datetime import date
 from pathlib import Path
 
@@ -226,6 +227,17 @@ def test_jt_summary_uses_the_clinic_reference_sd_and_counts_categories(con):
     assert (phq9["mean_first"], phq9["mean_last"], phq9["d"]) == (17.2, 11.4, 1.2748)
     assert phq9["d_ci_low"] < phq9["d"] < phq9["d_ci_high"]
     assert frame.loc["k10", "n"] == 0 and math.isnan(frame.loc["k10", "d"])
+
+
+def test_the_reference_sd_is_the_sample_sd_from_exact_integer_sums(con):
+    # n, sum x and sum x^2 are exact integers, so the SD is the same on every run (stddev_samp's
+    # parallel partial sums could differ in the last digit between runs)
+    outcomes.jt_summary(con, AS_OF)
+    sd = con.execute("SELECT reference_sd FROM w_jt_reference WHERE scale = 'phq9'").fetchone()[0]
+    firsts = [18, 12, 22, 13, 21]
+    n, sx, sxx = len(firsts), sum(firsts), sum(x * x for x in firsts)
+    assert sd == math.sqrt((n * sxx - sx * sx) / (n * (n - 1)))
+    assert sd == pytest.approx(statistics.stdev(firsts), rel=1e-15)
 
 
 # --- trajectories --------------------------------------------------------------------------------

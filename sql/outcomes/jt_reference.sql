@@ -9,27 +9,41 @@
 --   rc_points = 1.96 * s_diff: a change of MORE than this is reliable (J&T 1991: |RC| > 1.96)
 --   cutoff    the registry's clinical cutoff (cutoff_source 'registry'); for a scale without one,
 --             J&T cutoff a = mean of the first scores -/+ 2 SD toward the healthy side ('a').
-SELECT r.scale, r.name, r.higher_is_worse, r.is_outcome, r.reliability, r.reliable_change,
-       r.caseness_at_cutoff,
-       CAST(count(x.episode_id) AS INTEGER)                                   AS reference_n,
-       avg(x.first_score)                                                     AS reference_mean,
-       stddev_samp(x.first_score)                                             AS reference_sd,
-       sqrt(2) * stddev_samp(x.first_score) * sqrt(1 - r.reliability)         AS s_diff,
-       1.96 * sqrt(2) * stddev_samp(x.first_score) * sqrt(1 - r.reliability)  AS rc_points,
-       CASE WHEN r.cutoff IS NOT NULL THEN r.cutoff
-            WHEN r.higher_is_worse THEN avg(x.first_score) - 2 * stddev_samp(x.first_score)
-            ELSE avg(x.first_score) + 2 * stddev_samp(x.first_score)
-       END                                                                    AS cutoff,
-       CASE WHEN r.cutoff IS NOT NULL THEN 'registry'
-            WHEN count(x.episode_id) >= 2 THEN 'a'
-       END                                                                    AS cutoff_source
-FROM scale_registry r
-LEFT JOIN (
-    SELECT p.episode_id, p.scale, p.first_score
-    FROM w_scale_pairs p
-    JOIN w_episodes e ON e.episode_id = p.episode_id
-    WHERE e.finished_treatment = 1 AND p.scored_sessions >= 2
-) x ON x.scale = r.scale
-GROUP BY r.scale, r.name, r.higher_is_worse, r.is_outcome, r.reliability, r.reliable_change,
-         r.caseness_at_cutoff, r.cutoff
-ORDER BY r.scale
+-- SD from exact integer sums (n, sum of x, sum of x squared), so that it is the same on every run
+-- (stddev_samp's parallel partial results can differ in the last digit between runs).
+WITH sums AS (
+    SELECT r.scale, r.name, r.higher_is_worse, r.is_outcome, r.reliability, r.reliable_change,
+           r.caseness_at_cutoff, r.cutoff,
+           count(x.episode_id)                                  AS n,
+           avg(x.first_score)                                   AS mean_score,
+           sum(CAST(x.first_score AS BIGINT))                   AS sx,
+           sum(CAST(x.first_score AS BIGINT) * x.first_score)   AS sxx
+    FROM scale_registry r
+    LEFT JOIN (
+        SELECT p.episode_id, p.scale, p.first_score
+        FROM w_scale_pairs p
+        JOIN w_episodes e ON e.episode_id = p.episode_id
+        WHERE e.finished_treatment = 1 AND p.scored_sessions >= 2
+    ) x ON x.scale = r.scale
+    GROUP BY r.scale, r.name, r.higher_is_worse, r.is_outcome, r.reliability, r.reliable_change,
+             r.caseness_at_cutoff, r.cutoff
+),
+spread AS (
+    SELECT *, CASE WHEN n >= 2 THEN sqrt(CAST(n * sxx - sx * sx AS DOUBLE) / (n * (n - 1))) END AS sd
+    FROM sums
+)
+SELECT scale, name, higher_is_worse, is_outcome, reliability, reliable_change, caseness_at_cutoff,
+       CAST(n AS INTEGER)                                   AS reference_n,
+       mean_score                                           AS reference_mean,
+       sd                                                   AS reference_sd,
+       sqrt(2) * sd * sqrt(1 - reliability)                 AS s_diff,
+       1.96 * sqrt(2) * sd * sqrt(1 - reliability)          AS rc_points,
+       CASE WHEN cutoff IS NOT NULL THEN cutoff
+            WHEN higher_is_worse THEN mean_score - 2 * sd
+            ELSE mean_score + 2 * sd
+       END                                                  AS cutoff,
+       CASE WHEN cutoff IS NOT NULL THEN 'registry'
+            WHEN n >= 2 THEN 'a'
+       END                                                  AS cutoff_source
+FROM spread
+ORDER BY scale

@@ -13,10 +13,20 @@ WITH firsts AS (
     SELECT scale, first_score AS score
     FROM w_scale_pairs
 ),
-spread AS (
-    SELECT scale, count(*) AS baseline_n, stddev_samp(score) AS baseline_sd
+sums AS (
+    -- exact integer sums (n, sum of x, sum of x squared): the sample SD from them is the same on
+    -- every run, where stddev_samp's parallel partial results can differ in the last digit
+    SELECT scale, count(*) AS baseline_n, sum(CAST(score AS BIGINT)) AS sx,
+           sum(CAST(score AS BIGINT) * score) AS sxx
     FROM firsts
     GROUP BY scale
+),
+spread AS (
+    SELECT scale, baseline_n,
+           CASE WHEN baseline_n >= 2
+                THEN sqrt(CAST(baseline_n * sxx - sx * sx AS DOUBLE) / (baseline_n * (baseline_n - 1)))
+           END AS baseline_sd
+    FROM sums
 )
 SELECT r.scale,
        CASE WHEN r.reliable_change IS NOT NULL THEN r.reliable_change
