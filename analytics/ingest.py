@@ -163,6 +163,7 @@ def _encoding(path: Path, head: bytes, declared: str | None = None) -> str:
         _decodes(path, encoding, f"the mapping's [file] encoding {declared!r}")
         return encoding
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        _decodes(path, "utf-16", "its byte-order mark")
         return "utf-16"
     if head.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
@@ -232,8 +233,8 @@ def _decodes(path: Path, encoding: str, what: str) -> None:
     bad = _first_undecodable(path, encoding)
     if bad is not None:
         raise WaypointError(f"{path.name}: the file is not {encoding} text as {what} says ({_where(bad)}). "
-                            "Correct the encoding in the mapping file, or save the export as 'CSV UTF-8' and "
-                            "leave the encoding out.")
+                            "Save the export as 'CSV UTF-8' (and leave any [file] encoding out of the mapping), "
+                            "or correct the mapping's encoding.")
 
 
 # Lines with bytes above 0x7F are where the encoding shows: up to this much of them is read, and
@@ -279,11 +280,12 @@ def _east_asian(path: Path) -> str | None:
 # Central European letters that Windows-1252 reads as symbols: ł ą ż Ł Ą Ż ś ź Ś ľ Ľ (Windows-1250
 # bytes B3 B9 BF A3 A5 AF 9C 9F 8C BE BC) become ³ ¹ ¿ £ ¥ ¯ œ Ÿ Œ ¾ ¼. Beside a letter, inside a
 # name, they are Windows-1250 text read as Windows-1252 ("Micha³", "£ukasz", "£ódŸ"), not
-# Western text. (After two letters, accented ones included: "m³" is a unit. ¿ only after letters: Spanish opens questions
-# with it.)
+# Western text. (After two letters, accented ones included: "m³" is a unit. ¿ only after letters:
+# Spanish opens questions with it.)
 _WORD_ENDS = frozenset(bytes([c]) for c in b" ,;\t|\"\r\n")
 _CENTRAL_EUROPEAN_AS_1252 = re.compile(
-    rb"[A-Za-z\xc0-\xd6\xd8-\xf6\xf8-\xff]{2}[\xb3\xb9\xbf\xa3\xa5\xaf\x9c\x9f\x8c\xbe\xbc]|[\xb3\xb9\xa3\xa5\xaf\x9c\x9f\x8c\xbe\xbc][A-Za-z]")
+    rb"[A-Za-z\xc0-\xd6\xd8-\xf6\xf8-\xff]{2}[\xb3\xb9\xbf\xa3\xa5\xaf\x9c\x9f\x8c\xbe\xbc]"
+    rb"|[\xb3\xb9\xa3\xa5\xaf\x9c\x9f\x8c\xbe\xbc][A-Za-z]")
 
 
 def _central_european_hint(path: Path) -> str | None:

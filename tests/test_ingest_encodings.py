@@ -159,3 +159,16 @@ def test_a_named_encoding_gets_no_note(tmp_path):
     result = ingest(fresh(), csv_file(tmp_path, text, encoding="cp1250"),
                     mapping=mapping_file(tmp_path, '[file]\nencoding = "cp1250"\n'))
     assert result.notes == () and result.encoding == "cp1250"
+
+
+def test_utf16_text_with_its_byte_order_mark_imports_and_a_broken_one_says_where(tmp_path):
+    text = export("Łódź", rows=2)
+    good = tmp_path / "good.csv"
+    good.write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+    con = fresh()
+    assert ingest(con, good).new_rows == 2 and stored_sites(con) == {"Łódź"}
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(b"\xff\xfe" + text.encode("utf-16-le") + b"\x00")       # half a character at the end
+    with pytest.raises(WaypointError, match=r"broken.csv: the file is not utf-16 text as its byte-order mark says "
+                                            r"\(line 4, byte [\d,]+: 00\)"):
+        ingest(fresh(), broken)
