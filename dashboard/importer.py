@@ -29,6 +29,12 @@ ENCODINGS: dict[str, str | None] = {
 }
 
 
+def flash_text(message: str) -> str:
+    """A summary from analytics (lines; file names and words from the data in them) as inert
+    markdown, a line each: escaped, so that nothing in a file can become a link or a heading."""
+    return "  \n".join(ui.md(line.strip()) for line in str(message).splitlines() if line.strip())
+
+
 def sample_link() -> None:
     path = data.sample_export_path()
     if path.exists():
@@ -114,7 +120,7 @@ def _report(preview: Any) -> tuple[int, pd.DataFrame]:
 def flow(*, imported_by: str = "dashboard") -> None:
     """Upload, check, confirm, import."""
     if msg := st.session_state.pop("flash", None):
-        st.success(msg, icon=":material/check_circle:")
+        st.success(flash_text(msg), icon=":material/check_circle:")
     uploads = _uploads()
     if not uploads:
         return
@@ -170,7 +176,7 @@ def flow(*, imported_by: str = "dashboard") -> None:
             except WaypointError as exc:
                 st.error(ui.md(exc), icon=":material/error:")
                 return
-        st.session_state["flash"] = " ".join(r.summary() for r in results)
+        st.session_state["flash"] = "\n".join(r.summary() for r in results)
         st.session_state[UPLOADER_KEY] = round_ + 1
         st.rerun()
     if to_import == 0:

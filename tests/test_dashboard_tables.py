@@ -40,3 +40,16 @@ def test_a_period_that_cuts_its_first_or_last_month_says_so():
     assert ui.partial_months(date(2024, 2, 1), date(2024, 2, 29)) == ""         # a leap February, whole
     assert ui.partial_months(date(2025, 3, 3), date(2025, 3, 20)) == "Mar 2025 is partial (3 Mar 2025 to 20 Mar 2025)."
     assert ui.partial_months(None, date(2025, 3, 20)) == ""
+
+
+def test_an_import_summary_shows_a_line_each_with_nothing_from_the_file_made_markdown():
+    from dashboard.importer import flash_text
+
+    summary = ("[x](http://evil.example).csv: read 1 rows — 1 new (batch 2)\n"
+               "  read as Windows-1252 text (the file is not UTF-8)\n"
+               "  check names: '# Micha³' reads like Central European text")
+    shown = flash_text(summary)
+    lines = shown.split("  \n")
+    assert len(lines) == 3 and lines[1].startswith("read as Windows")
+    assert "](http" not in shown and "[x]" not in shown                # no link survives
+    assert "'\\# Micha³'" in lines[2]                                       # no heading either
