@@ -83,20 +83,22 @@ def gate() -> Viewer:
         st.write("Sign in with your clinic account to see your clinic's figures.")
         st.button("Sign in", on_click=st.login, icon=":material/login:", type="primary")
         st.stop()
+    from dashboard.ui import md   # the identity is the provider's text: shown inert
+
     viewer = access_config().viewer_for(identity)
     if viewer is None:
         _refused_once(identity)
         st.title("Waypoint")
         st.info(
-            f"You are signed in as {identity}, but this account is not on the clinic's list of Waypoint "
+            f"You are signed in as {md(identity)}, but this account is not on the clinic's list of Waypoint "
             "users. If you should have access, please ask your clinic's Waypoint administrator to add you.",
             icon=":material/lock:",
         )
         st.button("Sign out", on_click=st.logout, icon=":material/logout:")
         st.stop()
     with st.sidebar:
-        st.caption(f"Signed in as {identity} · {viewer.role}"
-                   + (f" (clinician {viewer.clinician_id})" if viewer.clinician_id else ""))
+        st.caption(f"Signed in as {md(identity)} · {viewer.role}"
+                   + (f" (clinician {md(viewer.clinician_id)})" if viewer.clinician_id else ""))
         st.button("Sign out", on_click=st.logout, icon=":material/logout:", key="sign-out")
     return viewer
 
