@@ -2,6 +2,8 @@
 who (cli:<user>), what, how many rows and whose patients. Aggregate figures are not logged."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from analytics import audit
@@ -31,7 +33,6 @@ def exports(db: str) -> list[tuple[str, str]]:
     (["outcomes", "--clinician", "c1", "--format", "json"], "episode outcomes clinician c1: 1 row(s) (command line, json)"),
     (["readiness", "--format", "json"], "readiness all clinicians: 2 row(s) (command line, json)"),
     (["readiness", "--clinician", "c2"], "readiness clinician c2: 1 row(s) (command line, table)"),
-    (["attendance", "--format", "json"], "attendance watch list all clinicians: 0 row(s) (command line, json)"),
 ])
 def test_output_that_names_patients_is_logged_with_who_what_and_whose(db, capsys, argv, detail):
     assert main([*argv, "--db", db]) == 0
@@ -47,3 +48,19 @@ def test_output_without_patients_is_not_logged(db, capsys, argv):
     capsys.readouterr()
     assert exports(db) == []
 
+
+def test_the_watch_list_logged_is_the_one_printed(tmp_path, capsys):
+    from tests.builders import S, clinic
+
+    path = tmp_path / "clinic.duckdb"
+    con = connect(path)
+    clinic([S("p1", "2024-01-01", clinician_id="c1", phq9=18), S("p1", "2024-01-08", "no_show", clinician_id="c1"),
+            S("p1", "2024-01-15", "no_show", clinician_id="c1"),                   # 2 missed in a row: listed
+            S("p2", "2024-01-02", clinician_id="c2", phq9=20), S("p2", "2024-01-16", clinician_id="c2", phq9=12)],
+           con=con)
+    con.close()
+    assert main(["attendance", "--db", str(path), "--format", "json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert [r["patient_id"] for r in printed["watch_list"]] == ["p1"]
+    [(user, logged)] = exports(str(path))
+    assert logged == "attendance watch list all clinicians: 1 row(s) (command line, json)"

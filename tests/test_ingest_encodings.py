@@ -1,6 +1,7 @@
 """Text encodings: UTF-8 and Windows-1252 are read without being told; East Asian text is never
 taken for Windows-1252 (it would import as other characters); any other encoding is named in the
-mapping's [file] section; a byte the encoding cannot read is reported with its line."""
+mapping's [file] section; names that read like Windows-1250 text taken for Windows-1252 get a note;
+a byte the encoding cannot read is reported with its line."""
 from __future__ import annotations
 
 import pytest
