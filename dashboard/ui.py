@@ -69,11 +69,13 @@ def table(frame: pd.DataFrame, name: str, *, column_config: dict | None = None, 
     """A table with a "Download CSV" button under it (every table is downloadable); ``csv`` is what
     the download holds when it should differ from what is shown (e.g. without sparkline lists)."""
     kwargs.setdefault("placeholder", "—")
+    csv = frame if csv is None else csv
+    frame = iso_dates_as_dates(frame)
     column_config = with_date_columns(frame, column_config)
     shown = st.dataframe(frame, hide_index=True, column_config=column_config, key=key, height=height,
                          column_order=column_order, **kwargs)
     st.download_button(
-        "Download CSV", csv_bytes(frame if csv is None else csv), file_name=f"waypoint-{slug(name)}.csv",
+        "Download CSV", csv_bytes(csv), file_name=f"waypoint-{slug(name)}.csv",
         mime="text/csv", key=f"dl-{key or slug(name)}", icon=":material/download:",
         on_click=data.audit_export, args=(name,),   # the audit log records who exported what
         help=f"{name}: every row and column of this table as a CSV file.",
@@ -82,16 +84,71 @@ def table(frame: pd.DataFrame, name: str, *, column_config: dict | None = None, 
 
 
 def with_date_columns(frame: pd.DataFrame, column_config: dict | None) -> dict | None:
-    """``column_config`` plus a date format ("9 Jul 2026") for every column of dates held as
-    timestamps at midnight, which a table would otherwise show as "2026-07-09 00:00:00"."""
+    """``column_config`` plus a date format ("9 Jul 2026") for every column of dates, whether held
+    as timestamps at midnight (which a table would show as "2026-07-09 00:00:00") or as dates
+    ("2026-07-09"), and an hours-and-minutes format ("10:30") for every column of times of day
+    (shown as "10:30:00"). Downloads keep the values as they are."""
     config = dict(column_config or {})
     for name in frame.columns:
-        if name in config or not pd.api.types.is_datetime64_any_dtype(frame[name]):
+        if name in config:
             continue
-        values = frame[name].dropna()
-        if (values.dt.normalize() == values).all():
+        kind = _temporal_kind(frame[name])
+        if kind == "date":
             config[name] = st.column_config.DateColumn(format="D MMM YYYY")
+        elif kind == "time":
+            config[name] = st.column_config.TimeColumn(format="HH:mm")
     return config or None
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def iso_dates_as_dates(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every column of ISO date text ("2026-08-31", as the analytics hand dates to
+    JSON) holding dates instead, so that a table shows them as it shows every other date. The
+    caller's frame is not changed (a download keeps the text)."""
+    import numpy as np
+
+    converted = {}
+    for name in frame.columns:
+        column = frame[name]
+        if not (pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)):
+            continue
+        present = column.dropna()
+        if present.empty or not isinstance(present.iloc[0], str) or not _ISO_DATE.fullmatch(present.iloc[0]):
+            continue
+        codes, uniques = pd.factorize(column)          # each distinct text once: a table has few dates
+        if not all(isinstance(v, str) and _ISO_DATE.fullmatch(v) for v in uniques):
+            continue
+        dates = pd.to_datetime(pd.Series(uniques, dtype=object), format="%Y-%m-%d", errors="coerce")
+        if dates.isna().any():                          # the shape of a date but no such day: text
+            continue
+        table = np.empty(len(uniques) + 1, dtype=object)
+        table[:-1] = [d.date() for d in dates]
+        table[-1] = None                                # code -1: missing
+        converted[name] = pd.Series(table[codes], index=frame.index, dtype=object)
+    return frame.assign(**converted) if converted else frame
+
+
+def _temporal_kind(column: pd.Series) -> str | None:
+    """"date" for a column of dates (midnight timestamps or ``datetime.date``), "time" for one of
+    ``datetime.time``, else None. A column of dates that is empty for now is still one of dates."""
+    import datetime as dt
+
+    if pd.api.types.is_datetime64_any_dtype(column):
+        values = column.dropna()
+        return "date" if (values.dt.normalize() == values).all() else None
+    if column.dtype != object:
+        return None
+    values = column.dropna()
+    if values.empty:
+        return None
+    kinds = {type(v) for v in values}
+    if kinds == {dt.date}:
+        return "date"
+    if kinds == {dt.time}:
+        return "time"
+    return None
 
 
 def content_digest(frame: pd.DataFrame) -> str | None:

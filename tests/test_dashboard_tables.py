@@ -53,3 +53,40 @@ def test_an_import_summary_shows_a_line_each_with_nothing_from_the_file_made_mar
     assert len(lines) == 3 and lines[1].startswith("read as Windows")
     assert "](http" not in shown and "[x]" not in shown                # no link survives
     assert "'\\# Micha³'" in lines[2]                                       # no heading either
+
+
+def test_dates_and_times_of_day_held_as_python_values_read_like_every_other_date_and_time():
+    from datetime import date, datetime, time
+
+    frame = pd.DataFrame({
+        "Date": [date(2026, 8, 31), None],
+        "Time": [time(10, 30), None],
+        "Logged at": [datetime(2026, 8, 31, 10, 30), None],   # a datetime is not a date
+        "Mixed": [date(2026, 8, 31), "unknown"],
+        "Nothing yet": pd.Series([None, None], dtype=object),
+        "Patient": ["p1", "p2"],
+    })
+    config = ui.with_date_columns(frame, None)
+    assert config["Date"]["type_config"]["type"] == "date"
+    assert config["Date"]["type_config"]["format"] == "D MMM YYYY"
+    assert config["Time"]["type_config"]["type"] == "time"
+    assert config["Time"]["type_config"]["format"] == "HH:mm"
+    assert not {"Logged at", "Mixed", "Nothing yet", "Patient"} & set(config)
+
+
+def test_iso_date_text_from_the_analytics_reads_as_a_date_and_the_download_keeps_the_text():
+    from datetime import date
+
+    frame = pd.DataFrame({
+        "Started": ["2026-08-31", "2025-01-02"],
+        "Ended": [None, "2025-03-04"],
+        "Not a date": ["2026-02-30", "2026-01-01"],     # the shape of a date, but no such day
+        "Patient": ["p1", "2026-01-01"],
+    })
+    shown = ui.iso_dates_as_dates(frame)
+    assert list(shown["Started"]) == [date(2026, 8, 31), date(2025, 1, 2)]
+    assert list(shown["Ended"]) == [None, date(2025, 3, 4)]
+    assert list(shown["Not a date"]) == ["2026-02-30", "2026-01-01"]
+    assert list(shown["Patient"]) == ["p1", "2026-01-01"]
+    assert list(frame["Started"]) == ["2026-08-31", "2025-01-02"]      # the caller's frame untouched
+    assert ui.with_date_columns(shown, None)["Started"]["type_config"]["format"] == "D MMM YYYY"
