@@ -71,7 +71,7 @@ def table(frame: pd.DataFrame, name: str, *, column_config: dict | None = None, 
     kwargs.setdefault("placeholder", "—")
     csv = frame if csv is None else csv
     frame = iso_dates_as_dates(frame)
-    column_config = with_date_columns(frame, column_config)
+    frame, column_config = percents_to_one_decimal(frame, with_date_columns(frame, column_config))
     shown = st.dataframe(frame, hide_index=True, column_config=column_config, key=key, height=height,
                          column_order=column_order, **kwargs)
     st.download_button(
@@ -98,6 +98,43 @@ def with_date_columns(frame: pd.DataFrame, column_config: dict | None) -> dict |
         elif kind == "time":
             config[name] = st.column_config.TimeColumn(format="HH:mm")
     return config or None
+
+
+def percents_to_one_decimal(frame: pd.DataFrame, column_config: dict | None) -> tuple[pd.DataFrame, dict | None]:
+    """Every column a page formats as a percentage (``NumberColumn(format="percent")``, fractions)
+    shown with one decimal, "80.5 %", as the headline figures are: Streamlit's own percent format
+    shows "80.52%" beside "9.2%" and "0%". Display only: the fractions are multiplied by 100 in a
+    copy, and the download keeps the fractions."""
+    if not column_config:
+        return frame, column_config
+    scaled, config = {}, dict(column_config)
+    for name, cfg in column_config.items():
+        kind = cfg.get("type_config") if isinstance(cfg, dict) else None
+        if not (kind and kind.get("type") == "number" and kind.get("format") == "percent" and name in frame.columns):
+            continue
+        fractions = _numbers(frame[name])
+        if fractions is not None:
+            scaled[name] = fractions * 100
+            config[name] = {**cfg, "type_config": {**kind, "format": "%.1f %%"}}
+    return (frame.assign(**scaled) if scaled else frame), config
+
+
+def _numbers(column: pd.Series) -> pd.Series | None:
+    """``column`` as floats when every value is a number or missing (a column of Python numbers
+    and None arrives as objects), else None (e.g. a rate shown as "fewer than 5" for some rows)."""
+    import decimal
+    import numbers
+
+    if pd.api.types.is_bool_dtype(column):
+        return None
+    if pd.api.types.is_numeric_dtype(column):
+        return column.astype("float64") if not isinstance(column.dtype, pd.ArrowDtype) else column
+    if not pd.api.types.is_object_dtype(column):
+        return None
+    present = column.dropna()
+    if not all(isinstance(v, (numbers.Real, decimal.Decimal)) and not isinstance(v, bool) for v in present):
+        return None
+    return pd.to_numeric(column, errors="coerce").astype("float64")
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

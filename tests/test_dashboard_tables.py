@@ -3,6 +3,7 @@ not "2026-07-09 00:00:00"; real times, and formats a page chose, are left alone.
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 import streamlit as st
 
 from dashboard import ui
@@ -90,3 +91,30 @@ def test_iso_date_text_from_the_analytics_reads_as_a_date_and_the_download_keeps
     assert list(shown["Patient"]) == ["p1", "2026-01-01"]
     assert list(frame["Started"]) == ["2026-08-31", "2025-01-02"]      # the caller's frame untouched
     assert ui.with_date_columns(shown, None)["Started"]["type_config"]["format"] == "D MMM YYYY"
+
+
+def test_percent_columns_show_one_decimal_like_the_headline_figures_and_keep_fractions_for_download():
+    frame = pd.DataFrame({"Rate": [0.80521, 0.092, 0.0, None], "Count": [5, 6, 7, 8]})
+    config = {"Rate": st.column_config.NumberColumn(format="percent", help="attended ÷ booked"),
+              "Count": st.column_config.NumberColumn(format="%d")}
+    shown, shown_config = ui.percents_to_one_decimal(frame, config)
+    assert shown["Rate"].tolist()[:3] == pytest.approx([80.521, 9.2, 0.0])
+    assert pd.isna(shown["Rate"].iloc[3])
+    assert shown_config["Rate"]["type_config"]["format"] == "%.1f %%"
+    assert shown_config["Rate"]["help"] == "attended ÷ booked"
+    assert shown_config["Count"] == config["Count"]
+    assert frame["Rate"].iloc[0] == 0.80521                           # the download's frame unchanged
+    assert ui.percents_to_one_decimal(frame, None) == (frame, None)
+
+
+def test_percent_columns_of_python_numbers_are_shown_to_one_decimal_and_text_rates_are_left_as_text():
+    from decimal import Decimal
+
+    config = {"Rate": st.column_config.NumberColumn(format="percent")}
+    objects = pd.DataFrame({"Rate": pd.Series([0.5, None, Decimal("0.25")], dtype=object)})
+    shown, _ = ui.percents_to_one_decimal(objects, config)
+    assert shown["Rate"].iloc[0] == 50.0 and pd.isna(shown["Rate"].iloc[1]) and shown["Rate"].iloc[2] == 25.0
+    suppressed = pd.DataFrame({"Rate": pd.Series([0.5, "fewer than 5"], dtype=object)})
+    shown, shown_config = ui.percents_to_one_decimal(suppressed, config)
+    assert shown["Rate"].tolist() == [0.5, "fewer than 5"]
+    assert shown_config["Rate"]["type_config"]["format"] == "percent"

@@ -66,7 +66,7 @@ def _as_text_percent(frame, columns):
                 pass
             continue
         out[c] = [None if not isinstance(v, str) and ui.is_missing(v) else v if isinstance(v, str)
-                  else f"{float(v):.1%}" if c in columns
+                  else ui.pct(v) if c in columns
                   else str(int(v)) if float(v).is_integer() else f"{float(v):.2f}" for v in out[c]]
     return out
 
