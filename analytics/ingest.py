@@ -499,6 +499,12 @@ def _check_sessions(con: duckdb.DuckDBPyConnection, res: Resolved, fmts: list[st
     params = {"date_formats": fmts, "date_label": date_pattern_label(fmts[0]), "today": today}
     con.execute("CREATE OR REPLACE TEMP TABLE _in_sessions AS " + read_sql("ingest/check_sessions.sql"), params)
     con.execute("CREATE OR REPLACE TEMP TABLE _in_scores AS " + read_sql("ingest/check_scores.sql"))
+    # the file's score columns: stored scores in any other column are kept (sql/ingest/carried_scores.sql)
+    con.execute("CREATE OR REPLACE TEMP TABLE _in_file_columns (scale VARCHAR, item INTEGER)")
+    if res.scores:
+        con.executemany("INSERT INTO _in_file_columns VALUES (?, ?)",
+                        sorted({(s.scale, s.item) for s in res.scores}))
+    con.execute("CREATE OR REPLACE TEMP TABLE _in_carried_lines AS " + read_sql("ingest/carried_scores.sql"))
     con.execute("CREATE OR REPLACE TEMP TABLE _in_checked AS " + read_sql("ingest/classify_sessions.sql"))
 
 
@@ -648,7 +654,7 @@ def _import_one(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, *,
                     assign_episodes(con, settings.episode_gap_days)
                 for v in ("_in_rows", "_in_cells"):
                     con.execute(f"DROP VIEW IF EXISTS {v}")
-                for t in ("_in_raw", "_in_sessions", "_in_scores", "_in_long",
+                for t in ("_in_raw", "_in_sessions", "_in_scores", "_in_long", "_in_file_columns", "_in_carried_lines",
                           "_in_checked", "_in_values", "_in_measures", "_in_reject_errors", "_in_reject_scans"):
                     con.execute(f"DROP TABLE IF EXISTS {t}")
                 con.execute("ROLLBACK" if dry_run else "COMMIT")

@@ -23,6 +23,9 @@ WITH parsed AS (
 )
 SELECT line, patient_id, clinician_id, session_date, session_time, status, episode_id, session_type,
        modality, site, referral_date, discharge_reason,
+       -- the session's key: (patient, clinician, date, time if given)
+       patient_id || '|' || clinician_id || '|' || strftime(session_date, '%Y-%m-%d') || '|'
+           || coalesce(substr(CAST(session_time AS VARCHAR), 1, 5), '') AS session_key,
        list_filter([
            CASE WHEN patient_id IS NULL THEN 'patient ID is missing' END,
            CASE WHEN clinician_id IS NULL THEN 'clinician ID is missing' END,

@@ -2,20 +2,26 @@
 -- conflict: another row of the file with the same session key and different values), duplicate
 -- (an exact copy of an earlier row of the file), or new / updated / unchanged against the
 -- sessions already in the database. The key is (patient, clinician, date, time if given); the
--- hash covers every canonical value and score, so a changed score is an update.
+-- hash covers every canonical value and score, so a changed score is an update. Scores already
+-- stored in columns the file does not have (_in_carried_lines, sql/ingest/carried_scores.sql) count
+-- in the hash as if the file had repeated them: a file without a GAD-7 column changes no GAD-7.
 -- (Written for files of millions of rows: the costly steps are each done once per distinct value,
 -- and the rare cases -- invalid scores, keys given twice -- are worked out apart from the rest.)
-WITH digests AS (
+WITH row_scores AS (
+    SELECT line, scale, item, score FROM _in_scores WHERE reason IS NULL
+    UNION ALL
+    SELECT line, scale, item, score FROM _in_carried_lines
+),
+digests AS (
     -- each distinct valid "scale:item=score" hashed once: a few thousand texts, not one per cell
     SELECT scale, item, score, md5_number_lower(scale || ':' || item || '=' || score) AS digest
-    FROM (SELECT DISTINCT scale, item, score FROM _in_scores WHERE reason IS NULL) d
+    FROM (SELECT DISTINCT scale, item, score FROM row_scores) d
 ),
 score_agg AS (
     -- order-independent digest of a row's valid scores (cheaper than an ordered string_agg)
     SELECT s.line, CAST(bit_xor(d.digest) AS VARCHAR) AS score_text
-    FROM _in_scores s
+    FROM row_scores s
     JOIN digests d ON d.scale = s.scale AND d.item = s.item AND d.score = s.score
-    WHERE s.reason IS NULL
     GROUP BY s.line
 ),
 score_reasons AS (
@@ -27,8 +33,7 @@ score_reasons AS (
 keyed AS MATERIALIZED (
     SELECT s.line,
            list_concat(s.reasons, coalesce(r.score_reasons, [])) AS reasons,
-           s.patient_id || '|' || s.clinician_id || '|' || strftime(s.session_date, '%Y-%m-%d') || '|'
-               || coalesce(substr(CAST(s.session_time AS VARCHAR), 1, 5), '') AS session_key,
+           s.session_key,
            md5(CAST([s.status, s.episode_id, s.session_type, s.modality, s.site,
                      CAST(s.referral_date AS VARCHAR), s.discharge_reason, a.score_text] AS VARCHAR)) AS row_hash
     FROM _in_sessions s

@@ -3,9 +3,18 @@
 CREATE OR REPLACE TEMP TABLE _in_write AS
 SELECT c.line, c.session_key, c.row_hash, c.outcome FROM _in_checked c WHERE c.outcome IN ('new', 'updated');
 
+-- An update replaces the session and its scores in the file's score columns (_in_file_columns);
+-- stored scores in columns the file does not have stay as they are (sql/ingest/carried_scores.sql).
 CREATE OR REPLACE TEMP TABLE _in_old_measurements AS
 SELECT m.* FROM measurements m
-WHERE m.session_key IN (SELECT session_key FROM _in_write WHERE outcome = 'updated');
+WHERE m.session_key IN (SELECT session_key FROM _in_write WHERE outcome = 'updated')
+  AND m.scale IN (SELECT scale FROM _in_file_columns WHERE item = 0);
+
+CREATE OR REPLACE TEMP TABLE _in_old_items AS
+SELECT i.* FROM item_scores i
+JOIN (SELECT w.session_key || '|' || f.scale AS measurement_key, f.item
+      FROM _in_write w, _in_file_columns f WHERE w.outcome = 'updated' AND f.item > 0) x
+  ON x.measurement_key = i.measurement_key AND x.item = i.item;
 
 INSERT INTO replaced_sessions
 SELECT $batch, s.* FROM sessions s
@@ -13,14 +22,9 @@ WHERE s.session_key IN (SELECT session_key FROM _in_write WHERE outcome = 'updat
 
 INSERT INTO replaced_measurements SELECT $batch, m.* FROM _in_old_measurements m;
 
-INSERT INTO replaced_item_scores
-SELECT $batch, i.* FROM item_scores i
-WHERE i.measurement_key IN (
-    SELECT w.session_key || '|' || r.scale FROM _in_write w, scale_registry r WHERE w.outcome = 'updated');
+INSERT INTO replaced_item_scores SELECT $batch, i.* FROM _in_old_items i;
 
-DELETE FROM item_scores
-WHERE measurement_key IN (
-    SELECT w.session_key || '|' || r.scale FROM _in_write w, scale_registry r WHERE w.outcome = 'updated');
+DELETE FROM item_scores i USING _in_old_items o WHERE i.measurement_key = o.measurement_key AND i.item = o.item;
 
 DELETE FROM measurements WHERE measurement_key IN (SELECT measurement_key FROM _in_old_measurements);
 
@@ -54,3 +58,4 @@ WHERE c.item > 0;
 
 DROP TABLE _in_write;
 DROP TABLE _in_old_measurements;
+DROP TABLE _in_old_items;
