@@ -442,8 +442,10 @@ def _date_formats(con: duckdb.DuckDBPyConnection, cols: list[int], mapping: Mapp
         return ISO_FORMATS
     values = "SELECT DISTINCT v FROM (" + " UNION ALL ".join(f"SELECT {_text(c)} AS v FROM _in_raw" for c in cols) + ")"
     candidates = [ISO_FORMATS] + [[f] for f in OTHER_FORMATS]
+    # a layout fits a value when it reads a date from 1900 on (%Y takes "26" as the year 26)
     counts_sql = ", ".join(
-        f"count(try_strptime(v, {'[' + ', '.join(_lit(f) for f in fmts) + ']'}))" for fmts in candidates)
+        f"count(CASE WHEN try_strptime(v, {'[' + ', '.join(_lit(f) for f in fmts) + ']'}) >= TIMESTAMP '1900-01-01' "
+        "THEN 1 END)" for fmts in candidates)
     row = con.execute(f"SELECT count(v), {counts_sql} FROM ({values}) WHERE v IS NOT NULL").fetchall()[0]
     total, fits = row[0], list(row[1:])
     if total == 0 or fits[0] == max(fits):
@@ -458,7 +460,8 @@ def _date_formats(con: duckdb.DuckDBPyConnection, cols: list[int], mapping: Mapp
     if len(winners) > 1:
         a, b = winners[0], winners[1]
         example = scalar(
-            con, f"SELECT v FROM ({values}) WHERE try_strptime(v, ?) IS NOT NULL AND try_strptime(v, ?) IS NOT NULL "
+            con, f"SELECT v FROM ({values}) WHERE try_strptime(v, ?) >= TIMESTAMP '1900-01-01' "
+                 "AND try_strptime(v, ?) >= TIMESTAMP '1900-01-01' "
                  "AND try_strptime(v, ?) <> try_strptime(v, ?) LIMIT 1", [a, b, a, b]) or scalar(
             con, f"SELECT v FROM ({values}) WHERE v IS NOT NULL LIMIT 1")
         raise WaypointError(

@@ -1,14 +1,18 @@
 -- Parse and check every row of a long measurement file (_in_rows: line, patient_id, date, measure,
 -- score as text). The measure is matched to the registry by id or name in normal form
--- (_in_measures: raw_norm, scale).
-WITH parsed AS (
+-- (_in_measures: raw_norm, scale). A date before 1900 is not taken as one (see check_sessions.sql).
+WITH read_dates AS (
     SELECT r.line, r.patient_id, r.date AS date_text, r.measure AS measure_text, r.score AS score_text,
-           CAST(try_strptime(r.date, $date_formats) AS DATE) AS measure_date,
+           CAST(try_strptime(r.date, $date_formats) AS DATE) AS any_measure_date,
            m.scale, g.name, g.min_score, g.max_score,
            try_cast(replace(r.score, ',', '.') AS DOUBLE) AS value
     FROM _in_rows r
     LEFT JOIN _in_measures m ON m.raw_norm = regexp_replace(lower(r.measure), '[^0-9a-z]', '', 'g')
     LEFT JOIN scale_registry g ON g.scale = m.scale
+),
+parsed AS (
+    SELECT *, CASE WHEN any_measure_date >= DATE '1900-01-01' THEN any_measure_date END AS measure_date
+    FROM read_dates
 )
 SELECT line, patient_id, measure_date, scale,
        CASE WHEN value = floor(value) AND abs(value) < 1e9 AND NOT isnan(value) THEN CAST(value AS INTEGER) END
@@ -16,6 +20,9 @@ SELECT line, patient_id, measure_date, scale,
        list_filter([
            CASE WHEN patient_id IS NULL THEN 'patient ID is missing' END,
            CASE WHEN date_text IS NULL THEN 'date is missing'
+                WHEN measure_date IS NULL AND any_measure_date IS NOT NULL
+                THEN 'date ''' || date_text || ''' is not a real date: read as ' || $date_label
+                     || ' it falls before 1900 (for two-digit years, say %y in [dates] format)'
                 WHEN measure_date IS NULL
                 THEN 'date ''' || date_text || ''' is not a real date (expected ' || $date_label || ')' END,
            CASE WHEN measure_date > $today

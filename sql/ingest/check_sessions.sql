@@ -5,12 +5,14 @@
 --   $date_formats  the date pattern(s) the file uses (ISO 8601 unless the mapping says otherwise)
 --   $date_label    how that pattern is shown to a person, e.g. YYYY-MM-DD
 --   $today         the importing machine's date: kept sessions cannot be later than this
-WITH parsed AS (
+-- A date before 1900 is not taken as one: DuckDB's %Y reads "26" as the year 26, so a file of
+-- two-digit years read as DD/MM/YYYY would store dates two thousand years ago.
+WITH read_dates AS (
     SELECT r.line, r.patient_id, r.clinician_id, r.session_date AS date_text, r.session_time AS time_text,
            r.status AS status_text, r.episode_id, r.session_type, r.modality, r.site,
            r.referral_date AS referral_text, r.discharge_reason AS discharge_text,
-           CAST(try_strptime(r.session_date, $date_formats) AS DATE) AS session_date,
-           CAST(try_strptime(r.referral_date, $date_formats) AS DATE) AS referral_date,
+           CAST(try_strptime(r.session_date, $date_formats) AS DATE) AS any_session_date,
+           CAST(try_strptime(r.referral_date, $date_formats) AS DATE) AS any_referral_date,
            CAST(try_strptime(r.session_time, ['%H:%M', '%H:%M:%S', '%I:%M %p', '%I:%M%p', '%H.%M']) AS TIME)
                AS session_time,
            st.canonical AS status,
@@ -20,6 +22,12 @@ WITH parsed AS (
       ON st.field = 'status' AND st.raw_norm = regexp_replace(lower(r.status), '[^0-9a-z]', '', 'g')
     LEFT JOIN _in_values dr
       ON dr.field = 'discharge_reason' AND dr.raw_norm = regexp_replace(lower(r.discharge_reason), '[^0-9a-z]', '', 'g')
+),
+parsed AS (
+    SELECT *,
+           CASE WHEN any_session_date >= DATE '1900-01-01' THEN any_session_date END AS session_date,
+           CASE WHEN any_referral_date >= DATE '1900-01-01' THEN any_referral_date END AS referral_date
+    FROM read_dates
 )
 SELECT line, patient_id, clinician_id, session_date, session_time, status, episode_id, session_type,
        modality, site, referral_date, discharge_reason,
@@ -30,6 +38,9 @@ SELECT line, patient_id, clinician_id, session_date, session_time, status, episo
            CASE WHEN patient_id IS NULL THEN 'patient ID is missing' END,
            CASE WHEN clinician_id IS NULL THEN 'clinician ID is missing' END,
            CASE WHEN date_text IS NULL THEN 'session date is missing'
+                WHEN session_date IS NULL AND any_session_date IS NOT NULL
+                THEN 'session date ''' || date_text || ''' is not a real date: read as ' || $date_label
+                     || ' it falls before 1900 (for two-digit years, say %y in [dates] format)'
                 WHEN session_date IS NULL
                 THEN 'session date ''' || date_text || ''' is not a real date (expected ' || $date_label || ')' END,
            CASE WHEN time_text IS NOT NULL AND session_time IS NULL
