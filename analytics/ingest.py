@@ -424,6 +424,43 @@ def _load_raw(con: duckdb.DuckDBPyConnection, src: Source) -> tuple[int, pd.Data
     return accepted + len(bad), bad
 
 
+def _set_aside_repeated_headers(con: duckdb.DuckDBPyConnection, src: Source, res: Resolved, label: str,
+                                malformed: pd.DataFrame) -> pd.DataFrame:
+    """Rows that repeat the header (two exports joined into one file). In the header's own order the
+    row is set aside as a repeated header; in another order the import stops, since every row after
+    it would be read into the wrong columns (a PHQ-9 stored as GAD-7)."""
+    keys = [res.fields[f] for f in ("patient_id", "clinician_id", "session_date", "status", "date", "measure")
+            if f in res.fields]
+    names = sorted({h.strip() for h in src.headers if h.strip()})
+    if not keys or not names:
+        return malformed
+    listed = ", ".join(_lit(n) for n in names)
+    # a cheap first look (text equality on the key columns), then the few rows it finds in full
+    found = con.execute(
+        f"SELECT * FROM _in_raw WHERE {' AND '.join(f'trim(c{i}) IN ({listed})' for i in keys)} ORDER BY line LIMIT 1000"
+    ).fetchall()
+    if not found:
+        return malformed
+    header_norms = [norm(h) for h in src.headers]
+    same_order = []
+    for row in found:
+        line, cells = row[0], ["" if v is None else v for v in row[1:]]
+        if [norm(c) for c in cells] == header_norms:
+            same_order.append((line, src.delimiter.join(cells)))
+            continue
+        moved = [(h, c) for h, c in zip(src.headers, cells) if norm(c) != norm(h)]
+        shown = "; ".join(f'"{c.strip()}" under "{h}"' for h, c in moved[:3]) + ("; …" if len(moved) > 3 else "")
+        raise WaypointError(
+            f"{label}, line {line}: the header again, with its columns in another order ({shown}): two exports "
+            "joined into one file? The rows after it would be read into the wrong columns, so nothing was "
+            f"imported. Split the file at line {line} and import each part.")
+    lines = [line for line, _ in same_order]
+    con.execute(f"DELETE FROM _in_raw WHERE line IN ({', '.join(map(str, lines))})")
+    extra = pd.DataFrame({"line": lines, "raw": [raw for _, raw in same_order],
+                          "reason": ["the header again (two exports joined into one file?): not a session"] * len(lines)})
+    return pd.concat([malformed, extra], ignore_index=True).sort_values("line", kind="stable").reset_index(drop=True)
+
+
 def _text(col: int) -> str:
     return f"NULLIF(trim(c{col}), '')"
 
@@ -632,6 +669,7 @@ def _import_one(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, *,
             con.execute("BEGIN TRANSACTION")
             try:
                 rows_read, malformed = _load_raw(con, src)
+                malformed = _set_aside_repeated_headers(con, src, res, label, malformed)
                 # optional pseudonymisation (analytics/pseudonym.py): patient IDs become keyed hashes
                 if apply_pseudonyms(con, res.fields.get("patient_id")) and len(malformed):
                     malformed["raw"] = "(line withheld: pseudonymised import)"

@@ -329,15 +329,25 @@ def resolve(headers: list[str], mapping: Mapping, scales: dict[str, Scale], file
                 "nor an item column like phq9_item9.")
         taken.add(i)
     seen = {(s.scale, s.item) for s in scores}
+    found_by_name: dict[tuple[str, int], str] = {}
     for i, h in enumerate(headers):
         if i in taken:
             continue
         n = norm(h)
         hit: tuple[str, int] | None = (totals[n], 0) if n in totals else _item_match(h, scales)
+        if hit and hit in found_by_name:
+            # two columns hold the same score (e.g. "phq9" and "PHQ-9 Total"): taking one and
+            # leaving the other would lose the scores only the other has, so ask which
+            column = hit[0] + ("" if hit[1] == 0 else f"_item{hit[1]}")
+            raise WaypointError(
+                f'{file_label}: two columns hold {scales[hit[0]].name}{"" if hit[1] == 0 else f" item {hit[1]}"}: '
+                f'"{found_by_name[hit]}" and "{h}". Name the one to use in a mapping file: [columns] '
+                f'{column} = "{h}" (the other is then not used), and run again with --mapping MAP.toml.')
         if hit and hit not in seen and hit[0] + ("" if hit[1] == 0 else f"_item{hit[1]}") not in switched_off:
             scores.append(ScoreColumn(hit[0], hit[1], i))
             seen.add(hit)
             taken.add(i)
+            found_by_name[hit] = h
     ignored = tuple(h for i, h in enumerate(headers) if i not in taken)
     return Resolved("sessions", fields, tuple(scores), ignored)
 
