@@ -13,7 +13,8 @@ no record numbers (access issue).
   import into a database that already holds record numbers: the two would never match up.
 
 The import engine calls :func:`apply_at_import` on its raw rows (``_in_raw``) right after reading
-a file, so the checked rows, the rejected rows and the ``--rejects`` file all carry pseudonyms.
+a file, so the checked rows, the rejected rows and the ``--rejects`` file all carry pseudonyms; an
+ID already in pseudonym form (that file, fixed and uploaded again) is kept as it is.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import contextvars
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,6 +47,15 @@ def pseudonym(patient_id: str, key: bytes) -> str:
     return PREFIX + digest[:HEX_DIGITS]
 
 
+_PSEUDONYM_FORM = re.compile(re.escape(PREFIX) + "[0-9a-f]{%d}" % HEX_DIGITS)
+
+
+def is_pseudonym(text: str) -> bool:
+    """Whether ``text`` has the form of a pseudonym ("P-" and 16 hex digits), as the rows of a
+    pseudonymised import's --rejects file do. No record system numbers patients that way."""
+    return bool(_PSEUDONYM_FORM.fullmatch(str(text).strip()))
+
+
 def fingerprint(key: bytes) -> str:
     """Identifies a key without revealing it (stored in the database's meta table)."""
     return hmac.new(key, b"waypoint pseudonym key fingerprint", hashlib.sha256).hexdigest()[:16]
@@ -62,7 +73,12 @@ def configured_key(config: str | os.PathLike | None = None) -> bytes | None:
     ``[access]`` table (``config``, else ``WAYPOINT_CONFIG``); None when neither is set."""
     value = os.environ.get(ENV_KEY)
     if value:
-        return _checked(value.strip().encode("utf-8"), ENV_KEY)
+        value = value.strip()
+        if value.startswith(("/", "./", "../", "~")) or os.path.isfile(value):
+            raise WaypointError(
+                f"{ENV_KEY} holds the key itself (64 hex digits), not the path of a key file; it looks like a "
+                "path. Name a key file with pseudonym_key_file under [access] in the clinic config instead.")
+        return _checked(value.encode("utf-8"), ENV_KEY)
     from .access import load_access_config
 
     key_file = load_access_config(config).pseudonym_key_file
@@ -137,6 +153,9 @@ def apply_at_import(con: duckdb.DuckDBPyConnection, patient_column: int | None) 
     col = f"c{int(patient_column)}"
     ids = [r[0] for r in con.execute(f"SELECT DISTINCT trim({col}) FROM _in_raw "
                                      f"WHERE NULLIF(trim({col}), '') IS NOT NULL").fetchall()]
+    # an ID already in pseudonym form (a fixed --rejects file uploaded again) stays as it is: hashed
+    # again it would become a new patient
+    ids = [i for i in ids if not is_pseudonym(i)]
     mapping = pd.DataFrame({"raw_id": ids, "pseudonym": [pseudonym(i, key) for i in ids]}, dtype="object")
     con.register("_in_pseudonyms_df", mapping)
     try:

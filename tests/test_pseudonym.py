@@ -119,3 +119,34 @@ def test_waypoint_pseudonym_shows_the_pseudonym_staff_search_for(monkeypatch, ca
     assert capsys.readouterr().out == f"MRN-0042\t{pseudonym.pseudonym('MRN-0042', KEY)}\n"
     monkeypatch.delenv(pseudonym.ENV_KEY)
     assert main(["pseudonym", "MRN-0042", "--db", ":memory:"]) == 2
+
+
+def test_a_fixed_rejects_file_uploaded_again_keeps_its_pseudonyms_and_joins_the_same_patient(tmp_path):
+    con = connect(":memory:")
+    rejected = EXPORT + "MRN-7,c2,not a date,attended,3,2\n"
+    _import(con, tmp_path, rejected, rejects=tmp_path / "rejects.csv")
+    lines = (tmp_path / "rejects.csv").read_text(encoding="utf-8-sig").splitlines()
+    header = lines[0].split(",")
+    row = dict(zip(header, lines[1].split(",")))
+    assert row["patient_id"] == pseudonym.pseudonym("MRN-7", KEY)
+    fixed = (f"{HEADER}\n{row['patient_id']},{row['clinician_id']},2025-01-21,{row['status']},"
+             f"{row['phq9']},{row['gad7']}\n")
+    result = _import(con, tmp_path, fixed)
+    assert result.new_rows == 1
+    assert _patients(con) == sorted([pseudonym.pseudonym("MRN-0042", KEY), pseudonym.pseudonym("MRN-7", KEY)])
+
+
+def test_only_the_exact_pseudonym_form_counts_as_already_pseudonymised():
+    assert pseudonym.is_pseudonym(pseudonym.pseudonym("MRN-7", KEY))
+    assert pseudonym.is_pseudonym(" " + pseudonym.pseudonym("MRN-7", KEY) + " ")
+    for record_number in ("P-0042", "P-3EAE6DE611B7768F", "P-3eae6de611b7768f0", "p-3eae6de611b7768f", "MRN-7"):
+        assert not pseudonym.is_pseudonym(record_number), record_number
+
+
+def test_a_key_file_path_in_the_environment_variable_is_refused_not_taken_as_the_key(tmp_path, monkeypatch):
+    key_file = pseudonym.new_key_file(tmp_path / "a-long-enough-path-to-pass-as-a-key" / "pseudonym.key")
+    monkeypatch.setenv(pseudonym.ENV_KEY, str(key_file))
+    with pytest.raises(WaypointError, match="holds the key itself .* not the path of a key file"):
+        pseudonym.configured_key()
+    monkeypatch.setenv(pseudonym.ENV_KEY, key_file.read_text().strip())
+    assert pseudonym.configured_key() == key_file.read_text().strip().encode()
