@@ -53,6 +53,12 @@ def restore(folder: str | os.PathLike, db: str | os.PathLike | None = None, *, r
         con.close()
         connect(partial).close()  # migrate a backup made by an older version
         os.replace(partial, target)
+    except duckdb.Error as exc:
+        con.close()
+        partial.unlink(missing_ok=True)
+        first = str(exc).splitlines()[0]
+        raise WaypointError(f"{source}: the backup cannot be read ({first}); nothing was restored and {target} "
+                            "is as it was. Restore from another backup folder.") from None
     except Exception:
         con.close()
         partial.unlink(missing_ok=True)

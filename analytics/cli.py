@@ -77,6 +77,11 @@ def _engine_parent() -> argparse.ArgumentParser:
 def _settings(args: argparse.Namespace):
     from .settings import load_settings
 
+    _config_exists(args)
+    start, end = getattr(args, "date_from", None), getattr(args, "date_to", None)
+    if start and end and end < start:
+        raise CliError(f"--from {start} is after --to {end}: give the earlier date first.")
+
     return load_settings(
         args.config,
         as_of=getattr(args, "as_of", None),
@@ -86,9 +91,24 @@ def _settings(args: argparse.Namespace):
     )
 
 
-def _connect(args: argparse.Namespace, *, read_only: bool = False):
-    from .db import DatabaseBusy, connect
+def _config_exists(args: argparse.Namespace) -> None:
+    config = getattr(args, "config", None)
+    if config and not Path(config).is_file():
+        named = "--config" if os.environ.get("WAYPOINT_CONFIG") != config else "$WAYPOINT_CONFIG"
+        raise CliError(f"the clinic config {config} ({named}) does not exist; give the path of your clinic's "
+                       "TOML file, or leave it out for the defaults.")
 
+
+def _connect(args: argparse.Namespace, *, read_only: bool = False, create: bool = False):
+    """The clinic database. Only the commands that write data (``create``: ingest, demo) may make
+    a new one: a mistyped --db must not answer with the zeros of an empty clinic."""
+    from .db import DatabaseBusy, connect, resolve_path
+
+    path = resolve_path(args.db)
+    if not create and path != ":memory:" and not Path(path).exists():
+        named = "--db" if args.db else ("$WAYPOINT_DB" if os.environ.get("WAYPOINT_DB") else "the default")
+        raise CliError(f"there is no clinic database at {path} ({named}). Check the path, or make one with "
+                       "`waypoint ingest --db PATH EXPORT.csv` (or `waypoint demo --db PATH`).")
     try:
         return connect(args.db, read_only=read_only)
     except DatabaseBusy as exc:
@@ -100,12 +120,30 @@ def _analytics_connect(args: argparse.Namespace):
     if getattr(args, "engine", "duckdb") != "spark":
         if getattr(args, "source", None) or getattr(args, "spark_master", None):
             raise CliError("--source and --spark-master go with --engine spark (the DuckDB engine reads --db)")
-        return _connect(args)
+        con = _connect(args)
+        _known_clinician(con, getattr(args, "clinician_id", None))
+        return con
     if not args.source:
         raise CliError("--engine spark needs --source DIR: a folder written by `waypoint backup DIR`")
     from . import spark
 
     return spark.connect(args.source, args.spark_master)
+
+
+def _known_clinician(con: Any, clinician: str | None) -> None:
+    """--clinician must name a clinician of the database: a typo (C01 for c01) would otherwise
+    answer with an empty caseload."""
+    if not clinician:
+        return
+    if con.execute("SELECT count(*) FROM clinicians WHERE clinician_id = ?", [clinician]).fetchall()[0][0]:
+        return
+    like = [r[0] for r in con.execute(
+        "SELECT clinician_id FROM clinicians WHERE lower(trim(clinician_id)) = lower(trim(?)) ORDER BY 1 LIMIT 3",
+        [clinician]).fetchall()]
+    n, first = con.execute("SELECT count(*), list(clinician_id ORDER BY clinician_id)[1:8] FROM clinicians").fetchall()[0]
+    hint = (f"did you mean {' or '.join(like)}? (IDs are matched exactly)" if like else
+            f"the database has {n:,} clinician(s)" + (f": {', '.join(first)}{', …' if n > len(first) else ''}" if n else ""))
+    raise CliError(f"no clinician {clinician!r} in this database; {hint}.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -165,7 +203,7 @@ def cmd_ingest(args) -> int:
 
     from . import pseudonym
 
-    con = _connect(args)
+    con = _connect(args, create=True)
     with pseudonym.for_import(args.config, required=args.pseudonymise):  # patient IDs -> keyed hashes
         results = ingest.ingest_files(
             con, [Path(f) for f in args.files], mapping=args.mapping, dry_run=args.dry_run,
@@ -198,6 +236,8 @@ def cmd_imports(args) -> int:
 
     con = _connect(args)
     if args.rejected is not None:
+        if not con.execute("SELECT count(*) FROM imports WHERE batch_id = ?", [args.rejected]).fetchall()[0][0]:
+            raise CliError(f"there is no import batch {args.rejected}; `waypoint imports` lists them.")
         emit(ingest.rejected_rows(con, args.rejected), args.format)
         return EXIT_OK
     log = ingest.list_imports(con)
@@ -230,7 +270,7 @@ def cmd_demo(args) -> int:
         path = demo.write_csv(config, Path(args.csv))
         print(f"wrote {path}")
         return EXIT_OK
-    print(demo.build_demo(_connect(args), config).summary())
+    print(demo.build_demo(_connect(args, create=True), config).summary())
     return EXIT_OK
 
 

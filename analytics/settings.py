@@ -41,16 +41,21 @@ class Settings:
 
 def load_settings(path: str | Path | None, **overrides: Any) -> Settings:
     """Settings from the `[settings]` table of a clinic TOML file, then explicit overrides."""
+    from .errors import WaypointError
+
     values: dict[str, Any] = {}
     if path is not None and Path(path).exists():
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise WaypointError(f"{path}: not valid TOML ({exc})") from None
         values.update(data.get("settings", {}))
-    known = {f.name for f in fields(Settings)}
+    # a viewer's scope comes from sign-in, never from a file
+    known = {f.name for f in fields(Settings)} - {"scope_clinician_id"}
     unknown = set(values) - known
-    if "scope_clinician_id" in values:  # a viewer's scope comes from sign-in, never from a file
-        unknown.add("scope_clinician_id")
     if unknown:
-        raise ValueError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+        raise WaypointError(f"{path}: [settings] has unknown setting(s) {', '.join(sorted(unknown))}; the settings "
+                            f"are {', '.join(sorted(known))}.")
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)

@@ -151,6 +151,7 @@ def test_kpis_as_of_ignores_later_sessions_and_moves_the_lost_contact_clock(db, 
 
 
 def test_kpis_of_an_empty_database_are_zero_and_null(tmp_path, capsys):
+    connect(tmp_path / "empty.duckdb").close()     # a database with no sessions yet (a missing one is refused)
     data = kpis(str(tmp_path / "empty.duckdb"), capsys)
     assert list(data) == KPI_KEYS
     assert data["as_of"] is None and data["episodes"] == 0 and data["ended"] == 0

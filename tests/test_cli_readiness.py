@@ -63,7 +63,8 @@ def test_json_is_a_list_of_objects_with_the_issues_keys(db, capsys):
 def test_clinician_filter(db, capsys):
     assert [r["patient_id"] for r in run_json(capsys, "--db", db, "--clinician", "c1")] == ["p1", "p3"]
     assert [r["patient_id"] for r in run_json(capsys, "--db", db, "--clinician", "c2")] == ["p2"]
-    assert run_json(capsys, "--db", db, "--clinician", "nobody") == []
+    assert main(["readiness", "--db", db, "--clinician", "nobody"]) == 2      # not a clinician of this clinic
+    assert "no clinician 'nobody' in this database" in capsys.readouterr().err
 
 
 def test_as_of_shows_the_caseload_as_it_was(db, capsys):
@@ -94,7 +95,7 @@ def test_table_format_shows_category_and_first_reason(db, capsys):
 
 
 def test_an_empty_caseload_prints_no_rows(db, capsys):
-    assert main(["readiness", "--db", db, "--clinician", "nobody"]) == 0
+    assert main(["readiness", "--db", db, "--as-of", "2024-01-01"]) == 0      # before anyone was seen
     assert capsys.readouterr().out.strip() == "(no rows)"
 
 
