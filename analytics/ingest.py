@@ -538,6 +538,8 @@ def _check_sessions(con: duckdb.DuckDBPyConnection, res: Resolved, fmts: list[st
     con.execute(f"CREATE OR REPLACE TEMP VIEW _in_cells AS {cells}")
     params = {"date_formats": fmts, "date_label": date_pattern_label(fmts[0]), "today": today}
     con.execute("CREATE OR REPLACE TEMP TABLE _in_sessions AS " + read_sql("ingest/check_sessions.sql"), params)
+    for statement in _statements(read_sql("ingest/match_times.sql")):   # a time given on one side only
+        con.execute(statement)
     con.execute("CREATE OR REPLACE TEMP TABLE _in_scores AS " + read_sql("ingest/check_scores.sql"))
     # the file's score columns: stored scores in any other column are kept (sql/ingest/carried_scores.sql)
     con.execute("CREATE OR REPLACE TEMP TABLE _in_file_columns (scale VARCHAR, item INTEGER)")
