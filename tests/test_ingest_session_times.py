@@ -62,3 +62,31 @@ def test_an_export_that_adds_times_is_set_aside_with_what_to_do_not_stored_twice
     assert len(_sessions(con)) == 2
     undo_import(con, first.batch_id)
     assert ingest(con, csv_file(tmp_path, WITH_TIME, "with_again.csv")).new_rows == 2
+
+
+def test_a_time_written_in_the_date_column_tells_two_sessions_of_one_day_apart(tmp_path):
+    con = fresh()
+    result = ingest(con, csv_file(tmp_path, "patient_id,clinician_id,session_date,status,phq9\n"
+                                            "p1,c1,2025-01-06T10:00:00,attended,18\n"
+                                            "p1,c1,2025-01-06 14:30,no_show,\n"))
+    assert (result.new_rows, result.rejected) == (2, 0)
+    assert _sessions(con) == [("p1|c1|2025-01-06|10:00", "10:00:00"), ("p1|c1|2025-01-06|14:30", "14:30:00")]
+
+
+def test_midnight_in_the_date_column_is_a_date_without_a_time(tmp_path):
+    con = fresh()
+    ingest(con, csv_file(tmp_path, "patient_id,clinician_id,session_date,status,phq9\n"
+                                   "p1,c1,2025-01-06 00:00:00,attended,18\n"))
+    assert _sessions(con) == [("p1|c1|2025-01-06|", None)]
+
+
+def test_sessions_stored_before_times_in_the_date_were_read_still_match_that_export(tmp_path):
+    con = fresh()
+    ingest(con, csv_file(tmp_path, WITHOUT_TIME, "old.csv"))   # as such an export was stored before
+    result = ingest(con, csv_file(tmp_path, "patient_id,clinician_id,session_date,status,phq9\n"
+                                            "p1,c1,2025-01-06T10:00,attended,18\n"
+                                            "p1,c1,2025-01-13T10:00,attended,14\n"
+                                            "p1,c1,2025-01-20T10:00,attended,12\n", "stamped.csv"))
+    assert (result.new_rows, result.updated_rows, result.unchanged, result.rejected) == (1, 0, 2, 0)
+    assert _sessions(con) == [("p1|c1|2025-01-06|", None), ("p1|c1|2025-01-13|", None),
+                              ("p1|c1|2025-01-20|10:00", "10:00:00")]

@@ -6,15 +6,16 @@
 --   $date_label    how that pattern is shown to a person, e.g. YYYY-MM-DD
 --   $today         the importing machine's date: kept sessions cannot be later than this
 -- A date before 1900 is not taken as one: DuckDB's %Y reads "26" as the year 26, so a file of
--- two-digit years read as DD/MM/YYYY would store dates two thousand years ago.
+-- two-digit years read as DD/MM/YYYY would store dates two thousand years ago. A time in the
+-- session date ("2026-08-31 10:30") is the session's time when the time column has none.
 WITH read_dates AS (
     SELECT r.line, r.patient_id, r.clinician_id, r.session_date AS date_text, r.session_time AS time_text,
            r.status AS status_text, r.episode_id, r.session_type, r.modality, r.site,
            r.referral_date AS referral_text, r.discharge_reason AS discharge_text,
-           CAST(try_strptime(r.session_date, $date_formats) AS DATE) AS any_session_date,
+           try_strptime(r.session_date, $date_formats) AS session_stamp,
            CAST(try_strptime(r.referral_date, $date_formats) AS DATE) AS any_referral_date,
            CAST(try_strptime(r.session_time, ['%H:%M', '%H:%M:%S', '%I:%M %p', '%I:%M%p', '%H.%M']) AS TIME)
-               AS session_time,
+               AS time_of_day,
            st.canonical AS status,
            dr.canonical AS discharge_reason
     FROM _in_rows r
@@ -25,12 +26,19 @@ WITH read_dates AS (
 ),
 parsed AS (
     SELECT *,
-           CASE WHEN any_session_date >= DATE '1900-01-01' THEN any_session_date END AS session_date,
+           CAST(session_stamp AS DATE) AS any_session_date,
+           CASE WHEN session_stamp >= TIMESTAMP '1900-01-01' THEN CAST(session_stamp AS DATE) END AS session_date,
+           -- the time column's time; else a time written in the date ("2026-08-31T10:30"), unless
+           -- it is midnight, which is how spreadsheets write a date with no time
+           coalesce(time_of_day,
+                    CASE WHEN time_text IS NULL AND CAST(session_stamp AS TIME) <> TIME '00:00:00'
+                         THEN CAST(session_stamp AS TIME) END) AS session_time,
            CASE WHEN any_referral_date >= DATE '1900-01-01' THEN any_referral_date END AS referral_date
     FROM read_dates
 )
 SELECT line, patient_id, clinician_id, session_date, session_time, status, episode_id, session_type,
        modality, site, referral_date, discharge_reason,
+       time_of_day IS NULL AND session_time IS NOT NULL AS time_from_date,
        -- the session's key: (patient, clinician, date, time if given)
        patient_id || '|' || clinician_id || '|' || strftime(session_date, '%Y-%m-%d') || '|'
            || coalesce(substr(CAST(session_time AS VARCHAR), 1, 5), '') AS session_key,
