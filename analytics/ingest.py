@@ -508,6 +508,30 @@ def _date_formats(con: duckdb.DuckDBPyConnection, cols: list[int], mapping: Mapp
     return [winners[0]]
 
 
+def _date_layout_note(con: duckdb.DuckDBPyConnection, cols: list[int], fmts: list[str],
+                      mapping: Mapping) -> tuple[str, ...]:
+    """When the layout was found from the file (not ISO, not the mapping's), say which, with a
+    value only it reads: one mistyped day (13/01 in a month-first file) can decide it, and the
+    reader should see that it did."""
+    if mapping.date_format or not cols or fmts == ISO_FORMATS:
+        return ()
+    chosen = fmts[0]
+    others = [f for f in OTHER_FORMATS if f != chosen]
+    values = " UNION ALL ".join(f"SELECT line, {_text(c)} AS v FROM _in_raw" for c in cols)
+    fits_another = " OR ".join(f"coalesce(try_strptime(v, {_lit(f)}) >= TIMESTAMP '1900-01-01', false)"
+                               for f in others)
+    rows = con.execute(
+        f"SELECT min(line), v, count(*) OVER () FROM ({values}) WHERE v IS NOT NULL AND NOT ({fits_another}) "
+        "GROUP BY v ORDER BY min(line) LIMIT 1").fetchall()
+    label = date_pattern_label(chosen)
+    if not rows:
+        return (f"dates read as {label}",)
+    line, value, n = rows[0]
+    deciding = "the only value that decides it" if n == 1 else f"one of {n:,} values only {label} reads"
+    return (f"dates read as {label}: line {line} has {value!r}, {deciding}; if that date is a typo, "
+            f"fix it or say [dates] format in a mapping",)
+
+
 # ---------------------------------------------------------------------------------------------
 # checking
 # ---------------------------------------------------------------------------------------------
@@ -677,6 +701,7 @@ def _import_one(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, *,
                     malformed["raw"] = "(line withheld: pseudonymised import)"
                 date_cols = [res.fields[f] for f in ("session_date", "referral_date", "date") if f in res.fields]
                 fmts = _date_formats(con, date_cols, mapping, label)
+                date_note = _date_layout_note(con, date_cols, fmts, mapping)
                 _values_table(con, mapping)
                 _registry_table(con)
                 if res.kind == "sessions":
@@ -713,7 +738,7 @@ def _import_one(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, *,
             file_name=label, sha256=src.sha256, kind=res.kind, rows_read=rows_read, new_rows=n["new"],
             updated_rows=n["updated"], unchanged=n["unchanged"], duplicates=n["duplicate"],
             rejected=len(rejected), reasons=reasons, batch_id=batch, dry_run=dry_run, encoding=src.encoding,
-            delimiter=src.delimiter, ignored_columns=res.ignored, notes=src.notes)
+            delimiter=src.delimiter, ignored_columns=res.ignored, notes=src.notes + date_note)
         return result, rejected, src
 
 

@@ -177,3 +177,18 @@ def test_header_only_file_imports_nothing_and_says_so(tmp_path):
     con = fresh()
     result = ingest(con, csv_file(tmp_path, HEADER + "\n"))
     assert (result.rows_read, result.new_rows, result.rejected) == (0, 0, 0)
+
+
+def test_the_summary_says_which_date_layout_was_found_and_the_value_that_decided_it(tmp_path):
+    text = (f"{HEADER}\np1,c1,08/05/2025,attended,12,9\np1,c1,09/01/2025,attended,10,8\n"
+            "p1,c1,13/01/2025,attended,9,7\n")
+    result = ingest(fresh(), csv_file(tmp_path, text))
+    assert ("  dates read as DD/MM/YYYY: line 4 has '13/01/2025', the only value that decides it; if that date "
+            "is a typo, fix it or say [dates] format in a mapping") in result.summary().splitlines()
+
+
+def test_iso_dates_and_a_mapping_layout_need_no_note(tmp_path):
+    iso = ingest(fresh(), csv_file(tmp_path, f"{HEADER}\np1,c1,2025-01-06,attended,12,9\n"))
+    mapped = ingest(fresh(), csv_file(tmp_path, f"{HEADER}\np1,c1,13/01/2025,attended,12,9\n", "m.csv"),
+                    mapping={"dates": {"format": "%d/%m/%Y"}})
+    assert iso.notes == () and mapped.notes == ()
