@@ -50,6 +50,9 @@ SNIFF_BYTES = 1 << 16
 # faster than the column count (20,000 columns: half a minute), so a wider file is refused.
 MAX_COLUMNS = 5_000
 SHOW_REASONS = 5
+# Words a score cell may hold for "no score taken": read as a blank cell, and counted in the summary.
+NO_SCORE_WORDS = ("n/a", "na", "n.a.", "-", "--", "null", "none", "not done", "not completed", "missing", ".")
+_NO_SCORE_SQL = ", ".join("'" + w.replace("'", "''") + "'" for w in NO_SCORE_WORDS)
 ENCODING_NAMES = {"cp1252": "Windows-1252", "utf-16": "UTF-16", "cp1250": "Windows-1250", "cp932": "Shift-JIS (cp932)",
                   "shift_jis": "Shift-JIS", "gb18030": "GB18030", "big5": "Big5", "cp949": "Korean (cp949)"}
 # Imports in one process take turns with every other write (db.WRITE_LOCK).
@@ -556,7 +559,7 @@ def _check_sessions(con: duckdb.DuckDBPyConnection, res: Resolved, fmts: list[st
     con.execute(f"CREATE OR REPLACE TEMP VIEW _in_rows AS SELECT line, {cols} FROM _in_raw")
     cells = " UNION ALL ".join(
         f"SELECT line, {_lit(s.scale)} AS scale, {s.item} AS item, {_text(s.index)} AS raw FROM _in_raw "
-        f"WHERE {_text(s.index)} IS NOT NULL" for s in res.scores)
+        f"WHERE {_text(s.index)} IS NOT NULL AND lower({_text(s.index)}) NOT IN ({_NO_SCORE_SQL})" for s in res.scores)
     if not cells:
         cells = "SELECT CAST(NULL AS BIGINT) AS line, '' AS scale, 0 AS item, '' AS raw WHERE false"
     con.execute(f"CREATE OR REPLACE TEMP VIEW _in_cells AS {cells}")
@@ -572,6 +575,19 @@ def _check_sessions(con: duckdb.DuckDBPyConnection, res: Resolved, fmts: list[st
                         sorted({(s.scale, s.item) for s in res.scores}))
     con.execute("CREATE OR REPLACE TEMP TABLE _in_carried_lines AS " + read_sql("ingest/carried_scores.sql"))
     con.execute("CREATE OR REPLACE TEMP TABLE _in_checked AS " + read_sql("ingest/classify_sessions.sql"))
+
+
+def _no_score_note(con: duckdb.DuckDBPyConnection, res: Resolved) -> tuple[str, ...]:
+    """How many score cells said there was no score in words ("n/a", "-", "not done"), read as
+    blank: a session whose score was not taken still happened."""
+    if not res.scores:
+        return ()
+    cells = " UNION ALL ".join(f"SELECT line, trim(c{s.index}) AS v FROM _in_raw "
+                               f"WHERE lower(trim(c{s.index})) IN ({_NO_SCORE_SQL})" for s in res.scores)
+    n, line, example = con.execute(f"SELECT count(*), min(line), arg_min(v, line) FROM ({cells})").fetchall()[0]
+    if not n:
+        return ()
+    return (f"{n:,} score cell(s) read as blank, e.g. {example!r} on line {line} (no score taken)",)
 
 
 def _check_measurements(con: duckdb.DuckDBPyConnection, res: Resolved, fmts: list[str], today: date) -> None:
@@ -702,6 +718,8 @@ def _import_one(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, *,
                 date_cols = [res.fields[f] for f in ("session_date", "referral_date", "date") if f in res.fields]
                 fmts = _date_formats(con, date_cols, mapping, label)
                 date_note = _date_layout_note(con, date_cols, fmts, mapping)
+                if res.kind == "sessions":
+                    date_note += _no_score_note(con, res)
                 _values_table(con, mapping)
                 _registry_table(con)
                 if res.kind == "sessions":

@@ -133,3 +133,13 @@ def test_rejects_file_has_the_rows_as_given_with_line_and_reasons(tmp_path):
         ["4", "'=cmd()", "", "status 'maybe' is not one of attended, no_show, late_cancel, cancelled, scheduled "
                              "(map it under [values.status])"],
     ]
+
+
+@pytest.mark.parametrize("word", ["n/a", "N/A", "NA", "-", "NULL", "not done", "."])
+def test_a_score_cell_that_says_no_score_in_words_is_blank_and_the_session_kept(tmp_path, word):
+    text = f"{HEADER}\np1,c1,2025-01-06,attended,{word},9\np1,c1,2025-01-13,attended,12,{word}\n"
+    con = fresh()
+    result = ingest(con, csv_file(tmp_path, text))
+    assert (result.new_rows, result.rejected) == (2, 0)
+    assert scores(con) == [("p1", "2025-01-06", "gad7", 9), ("p1", "2025-01-13", "phq9", 12)]
+    assert f"  2 score cell(s) read as blank, e.g. {word!r} on line 2 (no score taken)" in result.summary().splitlines()
