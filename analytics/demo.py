@@ -669,8 +669,17 @@ def messy_mapping_toml() -> str:
 
 def build_demo(con: "duckdb.DuckDBPyConnection", config: DemoConfig = DemoConfig()):
     """Generate the demo clinic and import it into ``con``; returns the ImportResult."""
+    from .errors import WaypointError
     from .ingest import ingest_files
 
+    # the demo's patients (p00001, ...) must not be mixed into a clinic's own data
+    own = con.execute("SELECT count(*), list(DISTINCT file_name ORDER BY file_name)[1:3] FROM imports "
+                      "WHERE imported_by <> 'demo' AND undone_at IS NULL").fetchall()[0]
+    if own[0]:
+        raise WaypointError(
+            f"this database holds imports of a clinic's own files ({', '.join(own[1])}{', …' if own[0] > 3 else ''}); "
+            "the demo clinic would be mixed into them. Build the demo in a database of its own: "
+            "waypoint demo --db demo.duckdb")
     with tempfile.TemporaryDirectory(prefix="waypoint-demo-") as folder:
         path = write_csv(config, Path(folder) / f"demo_clinic_seed{config.seed}.csv")
         results = ingest_files(con, [path], imported_by="demo")

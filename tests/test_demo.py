@@ -275,3 +275,28 @@ def test_the_clean_and_the_messy_sample_import_to_the_same_sessions():
                FROM sessions s LEFT JOIN measurements m USING (session_key)
                ORDER BY ALL"""
     assert clean_con.execute(query).fetchall() == messy_con.execute(query).fetchall()
+
+
+def test_the_demo_is_not_mixed_into_a_clinic_s_own_imports(tmp_path):
+    from analytics.db import connect
+    from analytics.errors import WaypointError
+    from analytics.ingest import ingest_files
+
+    con = connect(tmp_path / "clinic.duckdb")
+    export = tmp_path / "march.csv"
+    export.write_text("patient_id,clinician_id,session_date,status\np00001,c01,2025-03-03,attended\n")
+    ingest_files(con, [export])
+    with pytest.raises(WaypointError, match=r"holds imports of a clinic's own files \(march.csv\).*"
+                                            r"waypoint demo --db demo.duckdb"):
+        demo.build_demo(con, demo.DemoConfig(patients=5, clinicians=2, years=0.5, seed=1))
+    assert con.execute("SELECT count(*) FROM sessions").fetchall() == [(1,)]
+
+
+def test_building_the_demo_again_in_its_own_database_changes_nothing(tmp_path):
+    from analytics.db import connect
+
+    con = connect(tmp_path / "demo.duckdb")
+    config = demo.DemoConfig(patients=5, clinicians=2, years=0.5, seed=1)
+    first = demo.build_demo(con, config)
+    again = demo.build_demo(con, config)
+    assert first.new_rows > 0 and (again.new_rows, again.unchanged) == (0, first.new_rows)
