@@ -130,6 +130,12 @@ def _analytics_connect(args: argparse.Namespace):
     return spark.connect(args.source, args.spark_master)
 
 
+def _cli_user() -> str:
+    from .audit import cli_user
+
+    return cli_user()
+
+
 def _known_clinician(con: Any, clinician: str | None) -> None:
     """--clinician must name a clinician of the database: a typo (C01 for c01) would otherwise
     answer with an empty caseload."""
@@ -207,7 +213,7 @@ def cmd_ingest(args) -> int:
     with pseudonym.for_import(args.config, required=args.pseudonymise):  # patient IDs -> keyed hashes
         results = ingest.ingest_files(
             con, [Path(f) for f in args.files], mapping=args.mapping, dry_run=args.dry_run,
-            rejects=args.rejects, imported_by=args.user, settings=_settings(args),
+            rejects=args.rejects, imported_by=args.user or _cli_user(), settings=_settings(args),
         )
     for result in results:
         print(result.summary())
@@ -315,8 +321,8 @@ def cmd_outcomes(args) -> int:
 
     con = _analytics_connect(args)
     data = outcomes.episode_outcomes(con, _settings(args))
+    _audited(con, args, "episode outcomes", len(data))     # before the output: `| head` may cut it short
     emit(data, args.format)
-    _audited(con, args, "episode outcomes", len(data))
     return EXIT_OK
 
 
@@ -325,9 +331,9 @@ def cmd_attendance(args) -> int:
 
     con = _analytics_connect(args)
     data = engagement.attendance_report(con, _settings(args))
-    emit(data, args.format)
     if args.format == "json":                # the table gives the watch list's length, not its patients
         _audited(con, args, "attendance watch list", len(data.get("watch_list", ())))
+    emit(data, args.format)
     return EXIT_OK
 
 
@@ -336,11 +342,10 @@ def cmd_readiness(args) -> int:
 
     con = _analytics_connect(args)
     data = readiness.readiness(con, _settings(args), readiness.load_thresholds(args.config))
-    rows = len(data)
+    _audited(con, args, "readiness", len(data))
     if args.format == "table":
         data = readiness.as_table(data)
     emit(data, args.format)
-    _audited(con, args, "readiness", rows)
     return EXIT_OK
 
 
@@ -372,7 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="column names, date format, value maps and text encoding of your export")
     p.add_argument("--dry-run", action="store_true", help="validate and report; write nothing")
     p.add_argument("--rejects", metavar="OUT.csv", help="write rejected rows with a reason column, to fix and re-upload")
-    p.add_argument("--user", default=os.environ.get("USER", "local"), help="recorded in the import log")
+    p.add_argument("--user", help="who imports, recorded in the import and audit logs (default: cli:<your "
+                                  "login>, as for every other command)")
     p.add_argument("--pseudonymise", "--pseudonymize", action="store_true",
                    help="replace patient IDs by keyed hashes (HMAC-SHA256 with the clinic's key; "
                         "required, and used anyway whenever a key is configured)")

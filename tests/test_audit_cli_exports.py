@@ -64,3 +64,29 @@ def test_the_watch_list_logged_is_the_one_printed(tmp_path, capsys):
     assert [r["patient_id"] for r in printed["watch_list"]] == ["p1"]
     [(user, logged)] = exports(str(path))
     assert logged == "attendance watch list all clinicians: 1 row(s) (command line, json)"
+
+
+def test_output_cut_short_by_the_reader_is_still_logged(db, capsys, monkeypatch):
+    from analytics import cli
+
+    def reader_went_away(data, fmt):        # `waypoint outcomes | head -2`: the pipe closes mid-output
+        raise BrokenPipeError
+
+    monkeypatch.setattr(cli, "emit", reader_went_away)
+    assert main(["outcomes", "--format", "json", "--db", db]) == 0
+    assert [detail for _, detail in exports(db)] == ["episode outcomes all clinicians: 2 row(s) (command line, json)"]
+
+
+def test_an_import_from_the_command_line_is_logged_under_the_same_name_as_its_exports(db, tmp_path, capsys):
+    from tests.ingest_helpers import HEADER, csv_file
+
+    assert main(["ingest", "--db", db, str(csv_file(tmp_path, f"{HEADER}\np9,c1,2024-02-01,attended,,\n"))]) == 0
+    assert main(["outcomes", "--db", db]) == 0
+    capsys.readouterr()
+    con = connect(db)
+    try:
+        log = audit.read_log(con)
+        users = dict(zip(log["action"], log["user_id"]))
+    finally:
+        con.close()
+    assert users["import"] == users["export"] == audit.cli_user()
