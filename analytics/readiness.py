@@ -274,6 +274,8 @@ class EpisodeFacts(NamedTuple):
     next_booked: date | None
     scales: tuple[ScaleFacts, ...]
     risks: tuple[RiskFacts, ...]
+    missed_in_a_row: int = 0           # as the disengagement watch list counts them
+    days_since_attended: int = 0
 
 
 def _register_bands(con: duckdb.DuckDBPyConnection) -> None:
@@ -440,13 +442,15 @@ def _read_facts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[
         risks.setdefault(r[0], []).append(RiskFacts(*r[1:]))
     episodes = []
     last = len(order)
-    for eid, patient, clinician, last_session, attended, next_booked in _in_scope(
+    for eid, patient, clinician, last_session, attended, next_booked, missed, days in _in_scope(
             con, "readiness_active", params, "x.episode_id",
-            ["episode_id", "patient_id", "clinician_id", "last_session", "attended_sessions", "next_booked"]):
+            ["episode_id", "patient_id", "clinician_id", "last_session", "attended_sessions", "next_booked",
+             "missed_in_a_row", "days_since_attended"]):
         episodes.append(EpisodeFacts(
             eid, patient, clinician, last_session, int(attended or 0), next_booked,
             tuple(sorted(scales.get(eid, ()), key=lambda s: order.get(s.scale, last))),
             tuple(sorted(risks.get(eid, ()), key=lambda x: order.get(x.scale, last))),
+            int(missed or 0), int(days or 0),
         ))
     return episodes
 
@@ -875,12 +879,40 @@ def _iso(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _record(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds) -> dict[str, Any]:
+class WatchRule(NamedTuple):
+    """The disengagement watch list's rule (engagement issue; Settings.consecutive_missed and
+    Settings.disengaged_days), repeated on the caseload so that a patient drifting away is named
+    where the clinician looks, whatever their readiness category."""
+    consecutive_missed: int
+    disengaged_days: int
+
+
+def disengagement(ep: EpisodeFacts, rule: WatchRule | None) -> str | None:
+    """Why the episode is on the disengagement watch list, in words; None when it is not."""
+    if rule is None:
+        return None
+    parts = []
+    if ep.missed_in_a_row >= rule.consecutive_missed:
+        parts.append(f"{ep.missed_in_a_row} missed in a row")
+    if ep.days_since_attended > rule.disengaged_days:
+        parts.append(f"no attended session for {ep.days_since_attended} days" if ep.last_session is not None
+                     else f"never attended, first booked {ep.days_since_attended} days ago")
+    if not parts:
+        return None
+    parts.append(f"next booked {fmt_date(ep.next_booked)}" if ep.next_booked else "nothing booked")
+    return "; ".join(parts)
+
+
+def _record(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds, rule: WatchRule | None = None) -> dict[str, Any]:
     category, reasons = classify(ep, cells, th)
     other = None
     if category == "safety":
         other, other_reasons = classify(ep, cells, th, skip=("safety",))
         reasons = reasons + [f"Apart from risk: {LABELS[other]}."] + other_reasons
+    drifting = disengagement(ep, rule)
+    if drifting:
+        reasons = reasons + [f"Drifting away ({drifting}): on the disengagement watch list; a call now may keep "
+                             "them in treatment."]
     return {
         "patient_id": ep.patient_id,
         "episode_id": ep.episode_id,
@@ -900,6 +932,7 @@ def _record(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds) -> dict[str,
                        for r in ep.risks},
         "series": {sc.scale: [{"date": _iso(p.session_date), "session_number": p.session_number, "score": p.score}
                               for p in sc.series] for sc in ep.scales},
+        "disengagement": drifting,
     }
 
 
@@ -920,16 +953,19 @@ def readiness(con: duckdb.DuckDBPyConnection, settings: Settings,
     Keys: patient_id, episode_id, clinician_id, category, reasons (list of str), last_session (ISO
     date or None), attended_sessions, first_scores, last_scores (by scale id); extras: label,
     other_category (for safety: the category that applies apart from risk), severity (band of the
-    first score by scale), next_booked, risk_items, series (scores by scale, in order).
+    first score by scale), next_booked, risk_items, series (scores by scale, in order),
+    disengagement (why the episode is on the disengagement watch list, or None; its reason is the
+    last of ``reasons``).
     """
     th, params, cells = _rules_ready(con, settings, thresholds)
+    rule = WatchRule(settings.consecutive_missed, settings.disengaged_days)
     with _no_cyclic_gc(), _word_caches_dropped():
         if params["clinician_id"] is None and settings.scope_clinician_id is None:
             # the whole clinic (or a site): its facts a group of clinicians at a time, beside the
             # records (about a gigabyte less at ten million sessions)
             groups = _facts_in_groups(con, params, FACT_GROUP_EPISODES)
-            return sorted((_record(ep, cells, th) for episodes in groups for ep in episodes), key=_sort_key)
-        return sorted((_record(ep, cells, th) for ep in _facts(con, params)), key=_sort_key)
+            return sorted((_record(ep, cells, th, rule) for episodes in groups for ep in episodes), key=_sort_key)
+        return sorted((_record(ep, cells, th, rule) for ep in _facts(con, params)), key=_sort_key)
 
 
 def _rules_ready(con: duckdb.DuckDBPyConnection, settings: Settings, thresholds: ReadinessThresholds | None
