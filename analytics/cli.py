@@ -171,7 +171,7 @@ def print_json(data: Any) -> None:
 
 def print_table(data: Any) -> None:
     if isinstance(data, pd.DataFrame):
-        print("(no rows)" if data.empty else data.to_string(index=False))
+        print("(no rows)" if data.empty else data.to_string(index=False, na_rep="—"))   # "—", not NaN
     elif isinstance(data, dict):
         width = max((len(k) for k in data), default=0)
         for key, value in data.items():

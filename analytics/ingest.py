@@ -155,6 +155,9 @@ def _encoding(path: Path, head: bytes, declared: str | None = None) -> str:
     Europe and the Americas). Text that reads as Chinese, Japanese or Korean is stopped, never
     taken for Windows-1252 (it would import as other characters): the message names the encoding
     it looks like and how to declare it."""
+    if head.startswith(b"\x1f\x8b"):
+        raise WaypointError(f"{path.name}: this is a gzip-compressed file. Decompress it first (gunzip "
+                            f"{path.name}, or open it with your archive tool) and import the CSV inside.")
     if head.startswith(b"PK\x03\x04"):
         raise WaypointError(f"{path.name}: this is an Excel workbook (.xlsx), not a CSV file. In Excel use "
                             "File › Save As › 'CSV UTF-8 (Comma delimited)' and import that file.")

@@ -88,3 +88,13 @@ def test_a_damaged_backup_is_refused_and_the_target_left_alone(clinic, tmp_path,
     err = _error(["restore", str(folder), "--db", str(target)], capsys)
     assert f"{folder}: the backup cannot be read" in err and "nothing was restored" in err
     assert not target.exists()
+
+
+def test_the_import_log_shows_a_dash_not_nan_for_a_batch_never_undone(clinic, tmp_path, capsys):
+    assert cli.main(["ingest", "--db", str(clinic), str(csv_file(tmp_path, f"{HEADER}\np3,c01,2025-01-08,attended,,\n",
+                                                                 "second.csv"))]) == 0
+    assert cli.main(["undo-import", "--db", str(clinic), "2"]) == 0
+    capsys.readouterr()
+    assert cli.main(["imports", "--db", str(clinic)]) == 0
+    table = capsys.readouterr().out
+    assert "NaN" not in table and "—" in table
