@@ -580,6 +580,33 @@ def _check_sessions(con: duckdb.DuckDBPyConnection, res: Resolved, fmts: list[st
     con.execute("CREATE OR REPLACE TEMP TABLE _in_checked AS " + read_sql("ingest/classify_sessions.sql"))
 
 
+def _id_notes(con: duckdb.DuckDBPyConnection, res: Resolved) -> tuple[str, ...]:
+    """IDs that will not match the same person written another way: numbers a spreadsheet wrote
+    as "123.0", and letters in decomposed Unicode (NFD: "e" + accent, as some Mac tools write
+    "José"). Said, not changed: the stored keys of earlier imports are what these must match."""
+    notes = []
+    for field, what in (("patient_id", "patient"), ("clinician_id", "clinician")):
+        if field not in res.fields:
+            continue
+        v = f"trim(c{res.fields[field]})"
+        decimal, d_line, d_example, decomposed, n_line, n_example = con.execute(
+            f"""SELECT count(DISTINCT CASE WHEN {v} LIKE '%.0' AND regexp_full_match({v}, '[0-9]+[.]0+') THEN {v} END),
+                       min(CASE WHEN {v} LIKE '%.0' AND regexp_full_match({v}, '[0-9]+[.]0+') THEN line END),
+                       arg_min({v}, CASE WHEN {v} LIKE '%.0' AND regexp_full_match({v}, '[0-9]+[.]0+') THEN line END),
+                       count(DISTINCT CASE WHEN strlen({v}) <> length({v}) AND {v} <> nfc_normalize({v}) THEN {v} END),
+                       min(CASE WHEN strlen({v}) <> length({v}) AND {v} <> nfc_normalize({v}) THEN line END),
+                       arg_min({v}, CASE WHEN strlen({v}) <> length({v}) AND {v} <> nfc_normalize({v}) THEN line END)
+                FROM _in_raw""").fetchall()[0]
+        if decimal:
+            notes.append(f"{decimal:,} {what} ID(s) look like numbers a spreadsheet rewrote (e.g. {d_example!r} on "
+                         f"line {d_line}): to Waypoint '123.0' and '123' are different {what}s; keep the column "
+                         "as text when the export is opened in a spreadsheet")
+        if decomposed:
+            notes.append(f"{decomposed:,} {what} ID(s) are written in decomposed Unicode (NFD) (e.g. {n_example!r} on "
+                         f"line {n_line}): the same name typed on another machine (NFC) will not match them")
+    return tuple(notes)
+
+
 def _no_score_note(con: duckdb.DuckDBPyConnection, res: Resolved) -> tuple[str, ...]:
     """How many score cells said there was no score in words ("n/a", "-", "not done"), read as
     blank: a session whose score was not taken still happened."""
@@ -715,9 +742,13 @@ def _import_one(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, *,
             try:
                 rows_read, malformed = _load_raw(con, src)
                 malformed = _set_aside_repeated_headers(con, src, res, label, malformed)
+                id_notes = _id_notes(con, res)
                 # optional pseudonymisation (analytics/pseudonym.py): patient IDs become keyed hashes
-                if apply_pseudonyms(con, res.fields.get("patient_id")) and len(malformed):
-                    malformed["raw"] = "(line withheld: pseudonymised import)"
+                if apply_pseudonyms(con, res.fields.get("patient_id")):
+                    id_notes = tuple(note.split(" (e.g.")[0] + " (examples withheld: pseudonymised import)"
+                                     for note in id_notes)
+                    if len(malformed):
+                        malformed["raw"] = "(line withheld: pseudonymised import)"
                 date_cols = [res.fields[f] for f in ("session_date", "referral_date", "date") if f in res.fields]
                 fmts = _date_formats(con, date_cols, mapping, label)
                 date_note = _date_layout_note(con, date_cols, fmts, mapping)
@@ -759,7 +790,7 @@ def _import_one(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, *,
             file_name=label, sha256=src.sha256, kind=res.kind, rows_read=rows_read, new_rows=n["new"],
             updated_rows=n["updated"], unchanged=n["unchanged"], duplicates=n["duplicate"],
             rejected=len(rejected), reasons=reasons, batch_id=batch, dry_run=dry_run, encoding=src.encoding,
-            delimiter=src.delimiter, ignored_columns=res.ignored, notes=src.notes + date_note)
+            delimiter=src.delimiter, ignored_columns=res.ignored, notes=src.notes + id_notes + date_note)
         return result, rejected, src
 
 

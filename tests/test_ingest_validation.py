@@ -143,3 +143,27 @@ def test_a_score_cell_that_says_no_score_in_words_is_blank_and_the_session_kept(
     assert (result.new_rows, result.rejected) == (2, 0)
     assert scores(con) == [("p1", "2025-01-06", "gad7", 9), ("p1", "2025-01-13", "phq9", 12)]
     assert f"  2 score cell(s) read as blank, e.g. {word!r} on line 2 (no score taken)" in result.summary().splitlines()
+
+
+def test_ids_a_spreadsheet_turned_into_decimals_are_imported_as_written_and_named(tmp_path):
+    text = f"{HEADER}\n123.0,7.0,2025-01-06,attended,12,9\n123.0,7.0,2025-01-13,attended,10,8\n"
+    result = ingest(fresh(), csv_file(tmp_path, text))
+    lines = result.summary().splitlines()
+    assert ("  1 patient ID(s) look like numbers a spreadsheet rewrote (e.g. '123.0' on line 2): to Waypoint "
+            "'123.0' and '123' are different patients; keep the column as text when the export is opened in a "
+            "spreadsheet") in lines
+    assert any(line.startswith("  1 clinician ID(s) look like numbers") for line in lines)
+
+
+def test_ids_in_decomposed_unicode_are_imported_as_written_and_named(tmp_path):
+    import unicodedata
+
+    nfd = unicodedata.normalize("NFD", "José")
+    text = f"{HEADER}\n{nfd},c1,2025-01-06,attended,12,9\nAnn,c1,2025-01-06,attended,12,9\n"
+    con = fresh()
+    result = ingest(con, csv_file(tmp_path, text))
+    assert f"  1 patient ID(s) are written in decomposed Unicode (NFD) (e.g. {nfd!r} on line 2): the same name " \
+           "typed on another machine (NFC) will not match them" in result.summary().splitlines()
+    assert [s[0] for s in sessions(con)] == ["Ann", nfd]
+    plain = ingest(fresh(), csv_file(tmp_path, f"{HEADER}\nJosé,c1,2025-01-06,attended,12,9\n", "nfc.csv"))
+    assert plain.notes == ()
