@@ -413,6 +413,7 @@ def _load_raw(con: duckdb.DuckDBPyConnection, src: Source) -> tuple[int, pd.Data
             FROM per_type GROUP BY line ORDER BY line"""
     ).df()
     if len(bad):
+        bad["reason"] = [_swallowed(reason, raw) for reason, raw in zip(bad["reason"], bad["raw"])]
         con.execute(
             f"""CREATE TEMP TABLE _in_raw AS
                 WITH lines AS (
@@ -465,6 +466,17 @@ def _set_aside_repeated_headers(con: duckdb.DuckDBPyConnection, src: Source, res
     extra = pd.DataFrame({"line": lines, "raw": [raw for _, raw in same_order],
                           "reason": ["the header again (two exports joined into one file?): not a session"] * len(lines)})
     return pd.concat([malformed, extra], ignore_index=True).sort_values("line", kind="stable").reset_index(drop=True)
+
+
+def _swallowed(reason: str, raw: Any) -> str:
+    """A malformed row whose text runs over several lines of the file: a quote opened and never
+    closed took the lines after it into this one row. Say so, and how many, so the rows it hid
+    are not taken for lost."""
+    extra = str(raw or "").rstrip("\r\n").count("\n")
+    if not extra:
+        return reason
+    return (f"{reason}; a quote opened in this row is never closed, so the {extra} line(s) after it were read "
+            "into it (they are in this row's raw line): fix the quote and import the file again")
 
 
 def _text(col: int) -> str:

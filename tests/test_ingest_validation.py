@@ -167,3 +167,15 @@ def test_ids_in_decomposed_unicode_are_imported_as_written_and_named(tmp_path):
     assert [s[0] for s in sessions(con)] == ["Ann", nfd]
     plain = ingest(fresh(), csv_file(tmp_path, f"{HEADER}\nJosé,c1,2025-01-06,attended,12,9\n", "nfc.csv"))
     assert plain.notes == ()
+
+
+def test_a_quote_never_closed_says_how_many_lines_it_took_into_its_row(tmp_path):
+    text = (f"{HEADER}\np1,c1,2025-01-06,attended,12,9\np2,c1,2025-01-06,attended,\"unclosed,9\n"
+            "p3,c1,2025-01-07,attended,10,8\np4,c1,2025-01-08,attended,10,8\n")
+    con = fresh()
+    result = ingest(con, csv_file(tmp_path, text))
+    assert (result.new_rows, result.rejected) == (1, 1)
+    [(line, reason)] = rejects(con, result.batch_id)
+    assert line == 3 and reason.endswith(
+        "a quote opened in this row is never closed, so the 2 line(s) after it were read into it (they are in "
+        "this row's raw line): fix the quote and import the file again")
