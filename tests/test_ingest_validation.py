@@ -179,3 +179,16 @@ def test_a_quote_never_closed_says_how_many_lines_it_took_into_its_row(tmp_path)
     assert line == 3 and reason.endswith(
         "a quote opened in this row is never closed, so the 2 line(s) after it were read into it (they are in "
         "this row's raw line): fix the quote and import the file again")
+
+
+def test_a_measurement_file_does_not_store_again_a_score_the_session_log_holds(tmp_path):
+    con = fresh()
+    ingest(con, csv_file(tmp_path, f"{HEADER}\np1,c1,2025-01-06,attended,7,9\n", "log.csv"))
+    result = ingest(con, csv_file(tmp_path, "patient_id,date,measure,score\np1,2025-01-06,PHQ-9,7\n"
+                                            "p1,2025-01-06,GAD-7,8\np1,2025-01-13,PHQ-9,6\n", "long.csv"))
+    assert (result.new_rows, result.unchanged, result.rejected) == (1, 1, 1)
+    assert rejects(con, result.batch_id) == [
+        (3, "a session log already holds gad7 9 for this patient on this date (batch 1); correct the score "
+            "there, or in this file")]
+    assert sorted(scores(con)) == [("p1", "2025-01-06", "gad7", 9), ("p1", "2025-01-06", "phq9", 7),
+                                   ("p1", "2025-01-13", "phq9", 6)]

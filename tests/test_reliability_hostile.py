@@ -70,7 +70,7 @@ def xlsx_bytes() -> bytes:
     (b"", "the file is empty"),
     (b"\n\r\n  \n", "the file is empty"),
     (bytes(range(256)) * 8, "binary file"),
-    (b"\x1f\x8b\x08\x00" + bytes(200), "binary file"),                     # gzip
+    (b"\x1f\x8b\x08\x00" + bytes(200), "gzip-compressed file"),            # gzip
     (HEADER.decode().encode("utf-16-le"), "binary file"),                   # UTF-16 without its BOM
     (HEADER + b"p1,c1,2025-01-06,attended,\x81\x8d\x8f\x90\x9d\n", "neither UTF-8 nor Windows-1252"),
     (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "one column only"),
@@ -138,7 +138,9 @@ def test_a_quote_opened_and_never_closed_swallows_the_rest_of_the_file_into_one_
     result = ingest(con, write(tmp_path, data))
     assert (result.new_rows, result.rejected) == (0, 1)
     assert rows(con) == []
-    assert result.reasons == ("line 2: a quote in the middle of a field",)
+    assert result.reasons == ("line 2: a quote in the middle of a field; a quote opened in this row is never closed, "
+                              "so the 1 line(s) after it were read into it (they are in this row's raw line): fix "
+                              "the quote and import the file again",)
 
 
 def test_embedded_newlines_and_a_10_mb_field_arrive_exactly(con, tmp_path):
