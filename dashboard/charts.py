@@ -15,6 +15,7 @@ from .ui import OKABE_ITO, SERIES, is_missing
 
 FONT = dict(family="Source Sans Pro, Segoe UI, Helvetica, Arial, sans-serif", size=13, color="#31333F")
 GRID = "#E6E6E6"
+BAND_LABEL_MARGIN = 110  # px right of a patient chart for its severity bands' names (about 18 characters at 10 px)
 BAND_FILLS = ["#FFFFFF", "#F4F4F4", "#EAEAEA", "#DFDFDF", "#D4D4D4", "#C9C9C9"]  # light → darker greys
 
 
@@ -43,6 +44,42 @@ def _series(index: int) -> str:
     return SERIES[index % len(SERIES)]
 
 
+DAY_MS = 86_400_000
+
+
+def is_months(values: Iterable[Any]) -> bool:
+    """True when every value is a month as the analytics hand it over ("2026-09")."""
+    import re
+
+    present = [v for v in values if not is_missing(v)]
+    return bool(present) and all(isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}", v) for v in present)
+
+
+def month_axis(fig: go.Figure, months: Iterable[Any], *, axis: str = "x") -> go.Figure:
+    """A time axis of months labelled "Sep 2026", one tick a month (at most 12 months; Plotly's own
+    spacing beyond): left alone, a chart of a single month showed a split second of its first day
+    ("23:59:59.999 Aug 31, 2026"). A single month gets a range of a month around it."""
+    distinct = sorted({pd.Timestamp(f"{m}-01") for m in months if not is_missing(m)})
+    update = fig.update_yaxes if axis == "y" else fig.update_xaxes
+    update(type="date", tickformat="%b %Y", hoverformat="%b %Y", **({"dtick": "M1"} if len(distinct) <= 12 else {}))
+    if len(distinct) == 1:
+        only = distinct[0]
+        update(range=[only - pd.Timedelta(days=16), only + pd.Timedelta(days=16)])
+    return fig
+
+
+def day_axis(fig: go.Figure, dates: Iterable[Any], *, pad_days: int = 7) -> go.Figure:
+    """A time axis of days labelled "13 Oct 2026", never finer than a day: a patient seen once (or
+    within a few days) got ticks of milliseconds. A span under two weeks is widened to
+    ``pad_days`` either side."""
+    stamps = pd.to_datetime(pd.Series([d for d in dates if not is_missing(d)], dtype=object), errors="coerce").dropna()
+    fig.update_xaxes(type="date", tickformat="%-d %b %Y", hoverformat="%-d %b %Y")
+    if len(stamps) and stamps.max() - stamps.min() < pd.Timedelta(days=14):
+        fig.update_xaxes(range=[stamps.min() - pd.Timedelta(days=pad_days), stamps.max() + pd.Timedelta(days=pad_days)],
+                         dtick=DAY_MS * max(1, (2 * pad_days) // 7))
+    return fig
+
+
 # ---------------------------------------------------------------------------------------------
 # rates over time with their 95 % intervals
 # ---------------------------------------------------------------------------------------------
@@ -69,7 +106,10 @@ def rate_trend(frame: pd.DataFrame, *, x: str, rate: str, low: str, high: str, n
             hovertemplate="%{x}<br>%{y:.1%} (%{customdata[0]} of %{customdata[1]})"
                           "<br>95 % interval %{customdata[2]:.1%}–%{customdata[3]:.1%}<extra>" + label + "</extra>",
         ))
-    return base(fig, height=height, y_title=y_title, percent=True, legend=bool(group))
+    fig = base(fig, height=height, y_title=y_title, percent=True, legend=bool(group))
+    if is_months(frame[x]):
+        month_axis(fig, frame[x])
+    return fig
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,8 +181,8 @@ def trajectory(scores: pd.DataFrame, scale, *, x: str = "session_date", y: str =
         y0, y1 = (band.low - 0.5 if band.low > lo else lo), (band.high + 0.5 if band.high < hi else hi)
         fig.add_hrect(y0=y0, y1=y1, fillcolor=fill, line_width=0, layer="below")
         # the band's name in the right margin, clear of the data
-        fig.add_annotation(text=band.label, xref="paper", x=1.01, xanchor="left", y=(y0 + y1) / 2, yref="y",
-                           showarrow=False, font=dict(size=10, color="#666666"))
+        fig.add_annotation(text=band_label(band.label), xref="paper", x=1.01, xanchor="left", y=(y0 + y1) / 2,
+                           yref="y", showarrow=False, align="left", font=dict(size=10, color="#666666"))
     if scale.cutoff is not None:
         fig.add_hline(y=scale.cutoff, line=dict(color=OKABE_ITO["vermillion"], width=1.5, dash="dash"))
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"clinical cutoff {scale.cutoff:g}",
@@ -156,7 +196,7 @@ def trajectory(scores: pd.DataFrame, scale, *, x: str = "session_date", y: str =
             mode="lines", fill="toself", fillcolor=_rgba(OKABE_ITO["sky"], 0.10), line=dict(width=1.5, color=OKABE_ITO["sky"], dash="dot"),
             name=f"no reliable change (first score ± {float(rc):.3g})", hoverinfo="skip",
         ))
-    if expected is not None and len(expected):
+    if draws_expected(expected, x=x):
         e = expected.sort_values(x)
         fig.add_trace(go.Scatter(
             x=list(e[x]) + list(e[x])[::-1], y=list(e["p90"]) + list(e["p10"])[::-1],
@@ -184,11 +224,26 @@ def trajectory(scores: pd.DataFrame, scale, *, x: str = "session_date", y: str =
                 hovertemplate="%{x|%d %b %Y}: " + label + "<extra></extra>",
             ))
     fig = base(fig, height=height, y_title=f"{scale.name} score")
-    fig.update_yaxes(range=[lo - 0.5, hi + 0.5] if scale.higher_is_worse else [lo - 0.5, hi + 0.5])
-    fig.update_layout(margin=dict(l=10, r=110, t=40, b=10))
+    fig.update_yaxes(range=[lo - 0.5, hi + 0.5])
+    fig.update_layout(margin=dict(l=10, r=BAND_LABEL_MARGIN, t=40, b=10))
     if len(scores) and pd.api.types.is_datetime64_any_dtype(scores[x]):
-        fig.update_xaxes(type="date")  # the legend-only cutoff entry must not make the axis numeric
+        # a date axis (the legend-only cutoff entry must not make it numeric), in days
+        day_axis(fig, list(scores[x]) + (list(missed["session_date"]) if missed is not None and len(missed) else []))
     return fig
+
+
+def draws_expected(expected: pd.DataFrame | None, *, x: str = "session_date") -> bool:
+    """Whether :func:`trajectory` draws the expected range: it needs two sessions or more (a band
+    over one session has no width, and its legend entries would name nothing on the chart)."""
+    return expected is not None and len(expected) > 0 and expected[x].nunique() >= 2
+
+
+def band_label(label: str, width: int = 18) -> str:
+    """A severity band's name for the chart's right margin, on two lines when long ("moderately
+    severe or worse" was cut off at the chart's edge)."""
+    import textwrap
+
+    return "<br>".join(textwrap.wrap(label, width)) or label
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,6 +265,10 @@ def bars(frame: pd.DataFrame, *, x: str, y: str, y_title: str = "", percent: boo
                x_title=y_title if horizontal else None, percent=False, legend=False)
     if percent:
         (fig.update_xaxes if horizontal else fig.update_yaxes)(tickformat=".0%", rangemode="tozero")
+    if is_months(frame[x]):
+        month_axis(fig, frame[x], axis="y" if horizontal else "x")
+        if frame[x].nunique() == 1:   # one bar on a date axis is otherwise a sliver or the whole width
+            fig.update_traces(width=DAY_MS * 20)
     if horizontal:
         fig.update_yaxes(autorange="reversed", showgrid=False)
         fig.update_xaxes(showgrid=True, gridcolor=GRID)

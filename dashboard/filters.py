@@ -2,8 +2,9 @@
 
 The URL (``st.query_params``) and the widgets are kept in step: a link opened fresh sets the
 widgets; a widget change rewrites the URL; moving between pages (which clears the URL) keeps the
-widgets and writes them back. Keys in the URL: ``from``, ``to`` (ISO dates), ``site``,
-``clinician``, ``scale``.
+widgets and writes them back. A page switched to from code (``st.switch_page``, which forgets every
+widget's value) is given the filters in its URL (:func:`url_params`), and the widgets take them back
+from there. Keys in the URL: ``from``, ``to`` (ISO dates), ``site``, ``clinician``, ``scale``.
 """
 from __future__ import annotations
 
@@ -87,11 +88,12 @@ def _url_value(key: str) -> str | None:
 
 def _seed(widget_key: str, url_keys: tuple[str, ...], parse: Callable[[tuple], Any], default: Any) -> None:
     """Set a widget's value from the URL when the URL was changed from outside (a bookmark or a
-    shared link), else keep the widget's own value; the default on a first visit."""
+    shared link) or the widget has lost its value (``st.switch_page`` forgets every widget's
+    value), else keep the widget's own value; the default on a first visit."""
     synced = st.session_state.setdefault(_SYNCED, {})
     url = tuple(_url_value(k) for k in url_keys)
-    from_outside = any(v is not None for v in url) and url != tuple(synced.get(k) for k in url_keys)
-    if from_outside:
+    from_outside = url != tuple(synced.get(k) for k in url_keys) or widget_key not in st.session_state
+    if any(v is not None for v in url) and from_outside:
         parsed = parse(url)
         if parsed is not None:
             st.session_state[widget_key] = parsed
@@ -169,12 +171,22 @@ def sidebar() -> Filters:
         clinician_id=None if clinician == ALL else clinician,
         scale=st.session_state["f_scale"], as_of=opts.last_date,
     )
-    _write_url({
-        "from": date_from.isoformat() if date_from else None,
-        "to": date_to.isoformat() if date_to else None,
-        "site": filters.site, "clinician": filters.clinician_id, "scale": filters.scale,
-    })
+    _write_url(_url_values(filters))
     return filters
+
+
+def _url_values(filters: Filters) -> dict[str, str | None]:
+    return {
+        "from": filters.date_from.isoformat() if filters.date_from else None,
+        "to": filters.date_to.isoformat() if filters.date_to else None,
+        "site": filters.site, "clinician": filters.clinician_id, "scale": filters.scale,
+    }
+
+
+def url_params(filters: Filters, **extra: str) -> dict[str, str]:
+    """The URL of a view: its filters (those set) and ``extra`` keys, for ``st.switch_page``, which
+    otherwise clears the URL and, with it, the sidebar's filters."""
+    return {**{k: v for k, v in _url_values(filters).items() if v is not None}, **extra}
 
 
 def current() -> Filters:

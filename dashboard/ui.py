@@ -65,13 +65,16 @@ def slug(text: str) -> str:
 
 def table(frame: pd.DataFrame, name: str, *, column_config: dict | None = None, key: str | None = None,
           height: int | str = "auto", column_order: list[str] | None = None, csv: pd.DataFrame | None = None,
-          **kwargs: Any) -> Any:
+          labels: dict[str, str] | None = None, **kwargs: Any) -> Any:
     """A table with a "Download CSV" button under it (every table is downloadable); ``csv`` is what
-    the download holds when it should differ from what is shown (e.g. without sparkline lists)."""
+    the download holds when it should differ from what is shown (e.g. without sparkline lists);
+    ``labels`` are column headings to show instead of the column names (the download keeps the
+    names)."""
     kwargs.setdefault("placeholder", "—")
     csv = frame if csv is None else csv
     frame = iso_dates_as_dates(frame)
     frame, column_config = percents_to_one_decimal(frame, with_date_columns(frame, column_config))
+    column_config = with_labels(column_config, labels)
     shown = st.dataframe(frame, hide_index=True, column_config=column_config, key=key, height=height,
                          column_order=column_order, **kwargs)
     st.download_button(
@@ -81,6 +84,41 @@ def table(frame: pd.DataFrame, name: str, *, column_config: dict | None = None, 
         help=f"{name}: every row and column of this table as a CSV file.",
     )
     return shown
+
+
+def with_labels(column_config: dict | None, labels: dict[str, str] | None) -> dict | None:
+    """``column_config`` with each column of ``labels`` headed by its label, keeping its format."""
+    if not labels:
+        return column_config
+    config = dict(column_config or {})
+    for name, label in labels.items():
+        config[name] = {**(config.get(name) or {}), "label": label}
+    return config
+
+
+_LABELS = {"episode_id": "Episode", "patient_id": "Patient", "clinician_id": "Clinician", "in_rates": "In the rates",
+           "rc": "reliable change index", "jt_category": "Jacobson–Truax category", "first": "first", "last": "last",
+           "change": "change", "first_date": "first date", "last_date": "last date",
+           "scored_sessions": "scored sessions", "intake_band": "Severity at intake"}
+
+
+def column_labels(names: Any, scales: dict[str, str] | None = None) -> dict[str, str]:
+    """Readable headings for the analytics' column names: "first_attended_date" → "First attended
+    date", "phq9_last_date" → "PHQ-9 last date", "episode_id" → "Episode" (``scales``: scale id →
+    name)."""
+    out = {}
+    for name in map(str, names):
+        if name in _LABELS:
+            out[name] = _LABELS[name]
+            continue
+        prefix = next((sid for sid in sorted(scales or {}, key=len, reverse=True) if name.startswith(sid + "_")), None)
+        if prefix:
+            rest = name[len(prefix) + 1:]
+            out[name] = f"{scales[prefix]} {_LABELS.get(rest, rest.replace('_', ' '))}"
+        else:
+            text = name.replace("_", " ")
+            out[name] = text[:1].upper() + text[1:]
+    return out
 
 
 def with_date_columns(frame: pd.DataFrame, column_config: dict | None) -> dict | None:

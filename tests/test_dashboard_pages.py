@@ -116,7 +116,7 @@ def test_overview_tiles_show_the_kpis_of_the_chosen_period_with_change_since_the
         assert tile.delta == expected_delta
     att = now["attendance"]
     assert metric(at, "Attendance").value == ui.pct(att["attendance_rate"])
-    assert metric(at, "In treatment now").value == f"{now['active']:,}"
+    assert metric(at, "Still in treatment").value == f"{now['active']:,}"
     captions = [c.value for c in at.caption]
     assert f"{now['recovered']:,} of {now['at_caseness']:,} patients at caseness" in captions
     assert f"{now['dropout']:,} of {now['ended']:,} episodes that ended" in captions
@@ -404,3 +404,130 @@ def test_empty_database_shows_the_first_run_screen(tmp_path):
         at = run()
     assert at.title[0].value == "Welcome to Waypoint"
     assert any(b.label == "Load the demo clinic" for b in at.button)
+
+
+# ---------------------------------------------------------------------------------------------
+# what each figure counts, said where it is shown; filters kept between pages
+# ---------------------------------------------------------------------------------------------
+FILTERS = {"from": "2026-01-01", "to": "2026-06-30", "clinician": "c02", "scale": "gad7"}
+
+
+def test_opening_a_patient_from_the_caseload_keeps_every_filter(clinic):
+    """st.switch_page clears the URL and forgets the sidebar's widgets: the filters go along in the
+    patient's URL and the sidebar takes them back from there."""
+    at = run(**FILTERS)
+    at.switch_page("views/caseload.py").run()
+    first = dataframe_with(at, "GAD-7 so far")["Patient"].iloc[0]
+    at.session_state["caseload-0"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Patient" and metric(at, "Patient").value == first
+    assert {k: at.query_params[k] for k in FILTERS} == FILTERS and at.query_params["patient"] == first
+    assert period(at) == (date(2026, 1, 1), date(2026, 6, 30))
+    assert at.selectbox(key="f_clinician").value == "c02" and at.selectbox(key="f_scale").value == "gad7"
+
+
+def _patient_clinic(tmp_path, rows) -> Path:
+    from tests.builders import clinic as build
+
+    path = tmp_path / "patient.duckdb"
+    build(rows, con=connect(path)).close()
+    return path
+
+
+def test_last_attended_ignores_no_shows_and_the_last_missed_appointment_is_said_apart(tmp_path):
+    from tests.builders import S
+
+    path = _patient_clinic(tmp_path, [
+        S("p1", "2024-01-01", phq9=18, gad7=12), S("p1", "2024-01-08", phq9=16, gad7=11),
+        S("p1", "2024-01-15", status="no_show"),
+        S("p2", "2024-01-10", status="no_show"),
+    ])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WAYPOINT_DB", str(path))
+        seen = run("patient.py", patient="p1")
+        never = run("patient.py", patient="p2")
+    assert metric(seen, "Last attended").value == "8 Jan 2024"
+    assert "Last missed appointment: 15 Jan 2024 (no-show); 1 missed in this episode." in [c.value for c in seen.caption]
+    assert metric(never, "Last attended").value == "—"
+    assert not [m for m in never.metric if m.label == "Last seen"]
+
+
+def test_a_single_score_reads_as_one_score_so_far(tmp_path):
+    from tests.builders import S
+
+    path = _patient_clinic(tmp_path, [S("p1", "2024-01-01", phq9=27, gad7=21)])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WAYPOINT_DB", str(path))
+        at = run("patient.py", patient="p1")
+    lines = [m.value for m in at.markdown]
+    assert "**PHQ\\-9**: one score so far (27)" in lines
+    assert not any("→" in line and "PHQ" in line for line in lines)
+
+
+def test_still_in_treatment_counts_the_periods_episodes_and_the_readiness_chart_every_active_patient(clinic):
+    at = run()
+    day = f"{period(at)[1]:%-d %b %Y}"   # the default period ends on the latest session date
+    tile = metric(at, "Still in treatment")
+    assert f"still in treatment on {day}" in tile.help
+    start, end = period(at)
+    now = outcomes.kpis(clinic.cursor(), Settings(date_from=start, date_to=end))
+    captions = [c.value for c in at.caption]
+    assert f"of the {now['episodes']:,} episodes open in the period, those still in treatment on {day}" in captions
+    states = readiness.readiness_frame(clinic.cursor(), Settings())
+    assert any(c.startswith(f"{len(states):,} patients in treatment on {day}, whatever the period") for c in captions)
+
+
+def test_the_episodes_behind_the_figures_have_readable_headings_and_the_download_keeps_the_names(clinic):
+    at = run()
+    at.session_state["behind-open"] = True
+    at.run()
+    shown = next(df for df in at.dataframe if "in_rates" in df.value.columns)
+    config = json.loads(shown.proto.columns)
+    assert config["episode_id"]["label"] == "Episode"
+    assert config["first_attended_date"]["label"] == "First attended date"
+    assert config["first_attended_date"]["type_config"]["format"] == "D MMM YYYY"     # still shown as a date
+    assert config["phq9_first"]["label"] == "PHQ-9 first"
+    assert all("label" in config.get(c, {}) for c in shown.value.columns)
+
+
+def test_attendance_says_what_the_period_does_not_filter_and_shows_retention_as_percentages(clinic):
+    at = run("attendance.py")
+    captions = " ".join(c.value for c in at.caption)
+    assert "Every episode of the clinic's patients, whatever the period" in captions
+    day = f"{period(at)[1]:%-d %b %Y}"   # the default period ends on the latest session date
+    assert f"Patients in treatment on {day} (the latest session date, whatever the period)" in captions
+    assert f"As on {day} (the latest session date, whatever the period)" in captions
+    retention = next(df for df in at.dataframe if "Still engaged" in df.value.columns)
+    config = json.loads(retention.proto.columns)
+    assert all(config[c]["type_config"]["format"] == "%.1f %%" for c in ("Still engaged", "95 % low", "95 % high"))
+    assert retention.value["Still engaged"].max() > 1          # shown as percentages, not fractions
+
+
+def test_the_referral_wait_is_named_and_placed_apart_from_the_first_to_second_gap(clinic):
+    at = run("attendance.py")
+    labels = [m.label for m in at.metric]
+    assert "Referral → first session over 6 weeks" in labels and "Waited over 6 weeks" not in labels
+    headings = [h.value for h in at.subheader]
+    assert headings.index("From referral to first session") + 1 == headings.index("From first to second session")
+    assert labels.index("Referral → first session over 6 weeks") < labels.index("Median first → second session")
+
+
+def test_caseload_with_every_category_hidden_lists_no_one_and_says_to_pick_one(clinic):
+    states = readiness.readiness_frame(clinic.cursor(), Settings())
+    clinician = states["clinician_id"].value_counts().index[0]
+    at = run("caseload.py", clinician=clinician)
+    at.pills(key="caseload-categories").set_value([]).run()
+    assert not any("PHQ-9 so far" in df.value.columns for df in at.dataframe)
+    assert any("every category is hidden. Pick one or more categories" in i.value for i in at.info)
+
+
+def test_caseload_gives_the_reason_room_to_be_read(clinic):
+    at = run("caseload.py")
+    shown = next(df for df in at.dataframe if "PHQ-9 so far" in df.value.columns)
+    config = json.loads(shown.proto.columns)
+    order = list(shown.proto.column_order)
+    assert order.index("Why") == order.index("Patient") + 2            # right after who (and their clinician)
+    assert config["Why"]["width"] >= 2 * max(config[c]["width"] for c in ("First", "Latest", "Change", "Sessions",
+                                                                           "Last attended", "Next booked"))
+    assert shown.proto.row_height > 64                                 # taller than 4 rem: the text wraps

@@ -118,3 +118,19 @@ def test_percent_columns_of_python_numbers_are_shown_to_one_decimal_and_text_rat
     shown, shown_config = ui.percents_to_one_decimal(suppressed, config)
     assert shown["Rate"].tolist() == [0.5, "fewer than 5"]
     assert shown_config["Rate"]["type_config"]["format"] == "percent"
+
+
+def test_analytics_column_names_get_readable_headings():
+    labels = ui.column_labels(["episode_id", "first_attended_date", "phq9_last_date", "core10_rc", "in_rates"],
+                              {"phq9": "PHQ-9", "core10": "CORE-10"})
+    assert labels == {"episode_id": "Episode", "first_attended_date": "First attended date",
+                      "phq9_last_date": "PHQ-9 last date", "core10_rc": "CORE-10 reliable change index",
+                      "in_rates": "In the rates"}
+
+
+def test_a_heading_keeps_the_columns_format():
+    dates = st.column_config.DateColumn(format="D MMM YYYY")
+    config = ui.with_labels({"start_date": dates}, {"start_date": "Start date", "episode_id": "Episode"})
+    assert config["start_date"]["label"] == "Start date"
+    assert config["start_date"]["type_config"] == dates["type_config"]
+    assert config["episode_id"] == {"label": "Episode"}

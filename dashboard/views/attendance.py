@@ -5,6 +5,8 @@ from dashboard import charts, filters, ui
 
 f = filters.current()
 settings = f.settings()
+who = (f"clinician {ui.md(f.clinician_id)}'s" if f.clinician_id else "the clinic's") + (f" at {ui.md(f.site)}" if f.site else "")
+as_of = f"on {f.as_of:%-d %b %Y}" if f.as_of else "on the latest session date"
 
 st.title("Attendance & engagement")
 st.caption(f"Sessions from {f.period_label}"
@@ -56,7 +58,9 @@ for tab, dimension, label in zip(tabs, ("month", "clinician_id", "weekday"), ("M
 st.subheader("How long patients stay")
 st.caption("The share of episodes still engaged after each attended session (Kaplan–Meier): an episode "
            "counts as lost when the patient stopped coming without a planned ending; planned endings, "
-           "transfers and patients still in treatment are not counted as lost. The band is the 95 % interval.")
+           "transfers and patients still in treatment are not counted as lost. The band is the 95 % interval. "
+           f"Every episode of {who} patients, whatever the period: the period filter does not apply here, "
+           "since an episode still in treatment has no end date to place it in a period.")
 GROUPS = {"All episodes": None, "By clinician": "clinician_id", "By severity at intake": "intake_severity"}
 group_by = st.segmented_control("Compare", list(GROUPS), default="All episodes", key="retention-by",
                                 label_visibility="collapsed") or "All episodes"
@@ -66,23 +70,30 @@ if curve is not None and len(curve):
     with st.expander("Retention table"):
         ui.table(curve.rename(columns={"group": "Group", "sessions": "After sessions", "survival": "Still engaged",
                                        "ci_low": "95 % low", "ci_high": "95 % high", "at_risk": "Episodes at risk"}),
-                 "retention curve", key="retention-table")
+                 "retention curve", key="retention-table",
+                 column_config={c: st.column_config.NumberColumn(format="percent")
+                                for c in ("Still engaged", "95 % low", "95 % high")})
+
+access = ui.safe("Waits", "engagement.access_waits", settings)
+if access:
+    st.subheader("From referral to first session")
+    st.caption("Days from the referral date to the first attended session, for episodes with a referral date.")
+    a2 = access["referral_to_first"]
+    b, c, _ = st.columns(3)
+    b.metric("Median referral → first session", ui.days(a2["median_days"]),
+             help=f"Over {a2['episodes']:,} episodes with a referral date.")
+    c.metric("Referral → first session over 6 weeks", ui.pct(a2["over_6_weeks_share"]),
+             help=f"{a2['over_6_weeks']:,} of {a2['episodes']:,} episodes with a referral date waited more than "
+                  "6 weeks for their first session (NHS Talking Therapies standard: 75 % start within 6 weeks "
+                  "of referral).")
 
 st.subheader("From first to second session")
 st.caption("Days between a patient's first and second attended session. A long gap early on is a common "
            "point of losing people.")
-access = ui.safe("Waits", "engagement.access_waits", settings)
 intervals = ui.safe("Session gaps", "engagement.session_intervals", settings)
 if access:
-    a, b, c = st.columns(3)
-    a.metric("Median first → second session", ui.days(access["first_to_second"]["median_days"]),
-             help=f"Over {access['first_to_second']['episodes']:,} episodes with a second session.")
-    a2 = access["referral_to_first"]
-    b.metric("Median referral → first session", ui.days(a2["median_days"]),
-             help=f"Over {a2['episodes']:,} episodes with a referral date.")
-    c.metric("Waited over 6 weeks", ui.pct(a2["over_6_weeks_share"]),
-             help=f"{a2['over_6_weeks']:,} of {a2['episodes']:,} (NHS Talking Therapies standard: 75 % start "
-                  "within 6 weeks of referral).")
+    st.metric("Median first → second session", ui.days(access["first_to_second"]["median_days"]),
+              help=f"Over {access['first_to_second']['episodes']:,} episodes with a second session.")
 if intervals is not None and len(intervals):
     second = intervals[intervals["session_number"] == 2]
     if len(second):
@@ -96,8 +107,9 @@ if intervals is not None and len(intervals):
                 "mean_days": "Mean days"}), "gaps by session number", key="intervals-table")
 
 st.subheader("Disengagement watch list")
-st.caption("Patients in treatment who have missed several sessions in a row, or have not attended for a while. "
-           "A missed appointment raises the risk of dropping out: a call now may keep them.")
+st.caption(f"Patients in treatment {as_of} (the latest session date, whatever the period) who have missed several "
+           "sessions in a row, or have not attended for a while. A missed appointment raises the risk of dropping "
+           "out: a call now may keep them.")
 watch = ui.safe("The watch list", "engagement.watch_list", settings)
 if watch is not None:
     if len(watch):
@@ -110,8 +122,8 @@ if watch is not None:
         st.caption("No patient in treatment is drifting away in this view.")
 
 st.subheader("Remitted and continuing")
-st.caption(f"Patients below the clinical cutoff on every scale for {settings.remitted_weeks} weeks or more who "
-           "are still attending, and the share of each clinician's recent sessions they take: capacity that "
+st.caption(f"As {as_of} (the latest session date, whatever the period): patients below the clinical cutoff on "
+           f"every scale for {settings.remitted_weeks} weeks or more who are still attending, and the share of each clinician's recent sessions they take: capacity that "
            "could go to people waiting, once the clinician and patient agree an ending.")
 capacity = ui.safe("Capacity", "engagement.capacity", settings)
 if capacity is not None and len(capacity):

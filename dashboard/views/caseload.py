@@ -39,7 +39,11 @@ chosen = st.pills("Show", [c.id for c in present], selection_mode="multi", defau
                   key="caseload-categories",
                   help="Readiness categories; click to hide or show. " + " ".join(
                       f"{c.label}: {c.description}" for c in present))
-shown = table[table["category"].isin(chosen or [c.id for c in present])].reset_index(drop=True)
+shown = table[table["category"].isin(chosen or [])].reset_index(drop=True)
+if shown.empty:
+    st.info(f"0 of {len(table):,} patients: every category is hidden. Pick one or more categories above to "
+            "list their patients.", icon=":material/filter_alt_off:")
+    st.stop()
 
 MARK = {"safety": "⚠ ", "deteriorating": "▼ ", "not_on_track": "✕ ", "ready_for_review": "✓ ", "improving": "↘ ",
         "stuck": "■ "}
@@ -47,38 +51,47 @@ view = shown.assign(label=[MARK.get(c, "") + lbl for c, lbl in zip(shown["catego
 view = view.rename(columns={
     "label": "Category", "patient_id": "Patient", "clinician_id": "Clinician", "trend": f"{scale.name} so far",
     "first": "First", "latest": "Latest", "change": "Change", "attended_sessions": "Sessions",
-    "last_session": "Last seen", "next_booked": "Next booked", "reason": "Why",
+    "last_session": "Last attended", "next_booked": "Next booked", "reason": "Why",
 })
 columns = ["Category", "Patient"] + (["Clinician"] if not f.clinician_id else []) + [
-    f"{scale.name} so far", "First", "Latest", "Change", "Sessions", "Last seen", "Next booked", "Why"]
+    "Why", f"{scale.name} so far", "First", "Latest", "Change", "Sessions", "Last attended", "Next booked"]
 better = "fall" if scale.higher_is_worse else "rise"
 
 cutoff = f"; clinical cutoff {scale.cutoff:g}" if scale.cutoff is not None else ""
 st.caption(f"{len(shown):,} of {len(table):,} patients. Select a row (the box at its left) to open the patient. "
            f"{scale.name}: a {better} is an improvement{cutoff}.")
+# The reason is the clinically key column, and up to some 230 characters long: it comes right after
+# the patient, with the most room and rows tall enough for Streamlit to wrap it in four lines (rows
+# taller than 4 rem wrap their text); the score and date columns get as little as their values need.
+NARROW, DATE_WIDTH, WHY_WIDTH, ROW_HEIGHT = 58, 96, 400, 92
 round_ = st.session_state.setdefault("caseload-round", 0)
 event = ui.table(
     view, f"caseload {f.clinician_id or 'all clinicians'}", key=f"caseload-{round_}",
     column_order=columns, on_select="rerun", selection_mode="single-row",
-    height=min(880, 38 + 35 * len(view)),
+    height=min(880, 38 + ROW_HEIGHT * len(view)),
     csv=view.drop(columns=[f"{scale.name} so far", "category", "Why"]).rename(columns={"reasons": "Reasons"}),
     column_config={
         "Category": st.column_config.TextColumn(pinned=True, help="Readiness category (safety first)"),
         "Patient": st.column_config.TextColumn(pinned=True),
         f"{scale.name} so far": st.column_config.LineChartColumn(
-            help=f"Every {scale.name} score of this episode, in order", y_min=scale.min, y_max=scale.max),
-        "First": st.column_config.NumberColumn(help=f"First {scale.name} score of the episode"),
-        "Latest": st.column_config.NumberColumn(help=f"Latest {scale.name} score"),
-        "Change": st.column_config.NumberColumn(format="%+d", help=f"Latest − first ({better} = better)"),
-        "Sessions": st.column_config.NumberColumn(help="Attended sessions in this episode"),
-        "Last seen": st.column_config.DateColumn(format="D MMM YYYY", help="Latest session"),
-        "Next booked": st.column_config.DateColumn(format="D MMM YYYY", help="Next booked appointment, if any"),
-        "Why": st.column_config.TextColumn(width="large", help="The first reason; the patient page lists them all"),
+            width=100, help=f"Every {scale.name} score of this episode, in order", y_min=scale.min, y_max=scale.max),
+        "First": st.column_config.NumberColumn(width=NARROW, help=f"First {scale.name} score of the episode"),
+        "Latest": st.column_config.NumberColumn(width=NARROW, help=f"Latest {scale.name} score"),
+        "Change": st.column_config.NumberColumn(width=NARROW, format="%+d", help=f"Latest − first ({better} = better)"),
+        "Sessions": st.column_config.NumberColumn(width=NARROW, help="Attended sessions in this episode"),
+        "Last attended": st.column_config.DateColumn(format="D MMM YYYY", width=DATE_WIDTH,
+                                                     help="Latest attended session (no-shows and cancellations "
+                                                          "are not counted)"),
+        "Next booked": st.column_config.DateColumn(format="D MMM YYYY", width=DATE_WIDTH,
+                                                   help="Next booked appointment, if any"),
+        "Why": st.column_config.TextColumn(width=WHY_WIDTH, help="The first reason, in full (the row is tall enough "
+                                           "to wrap it); the patient page lists them all"),
     },
+    row_height=ROW_HEIGHT,
 )
 rows = getattr(getattr(event, "selection", None), "rows", None) or []
 if rows:
     picked = shown.iloc[rows[0]]
     st.session_state["patient_id"] = picked["patient_id"]
     st.session_state["caseload-round"] = round_ + 1  # a fresh table (no selection) when coming back
-    st.switch_page("views/patient.py", query_params={"patient": picked["patient_id"]})
+    st.switch_page("views/patient.py", query_params=filters.url_params(f, patient=str(picked["patient_id"])))

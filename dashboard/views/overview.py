@@ -8,6 +8,7 @@ from dashboard import charts, data, filters, ui
 f = filters.current()
 settings = f.settings()
 registry = data.scale_registry()
+as_of = f"on {f.as_of:%-d %b %Y}" if f.as_of else "on the latest session date"
 
 st.title("Clinic overview")
 scope = (f" · clinician {ui.md(f.clinician_id)}" if f.clinician_id else "") + (f" · {ui.md(f.site)}" if f.site else "")
@@ -81,9 +82,12 @@ if kpis:
         good_when_up=False, help="Ended without a planned ending: discharged as dropout, or no contact for 90 days.",
         count_text=f"{ui.count(kpis['dropout'])} of {ui.count(kpis['ended'])} episodes that ended"))
     tiles.append(dict(
-        label="In treatment now", value=ui.count(kpis["active"]), help="Episodes open in the period that are still "
-        "active on the latest session date.",
-        count_text=f"of {ui.count(kpis['episodes'])} episodes open in the period"))
+        label="Still in treatment", value=ui.count(kpis["active"]),
+        help=f"Of the episodes open at some time in the period, those still in treatment {as_of} (the latest "
+             "session date). Every patient in treatment on that date, whatever the period, is counted under "
+             "“Where active patients stand” below.",
+        count_text=f"of the {ui.count(kpis['episodes'])} episodes open in the period, those still in treatment "
+                   f"{as_of}"))
     for row in range(0, len(tiles), 4):
         for col, tile in zip(st.columns(4), tiles[row:row + 4]):
             _tile(col, **tile)
@@ -100,11 +104,12 @@ if kpis:
             behind = data.outcome_episodes(settings)
             st.caption("Every episode that ended in the period, with its scores and how it was counted "
                        "(1 = counted in that figure, 0 = not, empty = not applicable).")
-            ui.table(behind, "episodes behind the headline figures", key="behind")
+            ui.table(behind, "episodes behind the headline figures", key="behind",
+                     labels=ui.column_labels(behind.columns, {s.id: s.name for s in registry.values()}))
     ui.sql_picker({"Recovery": "recovery_rate", "Reliable improvement": "reliable_improvement_rate",
                    "Reliable deterioration": "reliable_deterioration_rate", "Reliable recovery": "reliable_recovery_rate",
                    "Paired scores": "paired_completeness", "Attendance": "attendance", "Dropout": "dropout_rate",
-                   "In treatment now": "active"}, key="sql-figure")
+                   "Still in treatment": "active"}, key="sql-figure")
 
 st.subheader("Monthly trends")
 st.caption("By month the episode ended. The shaded band is the 95 % interval: a month with few endings has a wide band, "
@@ -169,13 +174,15 @@ with right:
         st.caption("No attended session in this view.")
 
 st.subheader("Where active patients stand")
-st.caption("Every patient in treatment now, in one readiness category each (safety first). Open the caseload to see who "
-           "and why. Waypoint shows the evidence; the clinician decides.")
 try:
     counts = data.readiness_counts(settings)
 except (ImportError, AttributeError) as exc:
     ui.unavailable("Readiness", exc)
     counts = None
+total = f"{ui.count(counts['patients'].sum())} patients" if counts is not None else "Every patient"
+st.caption(f"{total} in treatment {as_of}{scope}, whatever the period (the “Still in treatment” figure above counts "
+           "only the episodes open in the period), in one readiness category each (safety first). Open the caseload "
+           "to see who and why. Waypoint shows the evidence; the clinician decides.")
 if counts is not None:
     st.plotly_chart(charts.bars(counts, x="label", y="patients", y_title="Patients in treatment", horizontal=True,
                                 height=60 + 30 * len(counts), hover="%{y}: %{x} patients<extra></extra>"),

@@ -67,16 +67,29 @@ standing = data.readiness(data.patient_settings())
 standing = standing[standing["episode_id"] == episode_id]
 record = standing.iloc[0] if len(standing) else None
 
+sessions = data.patient_sessions(patient_id)
+episode_sessions = sessions[sessions["episode_id"] == episode_id].copy()
+episode_sessions["session_date"] = pd.to_datetime(episode_sessions["session_date"])
+missed = episode_sessions[episode_sessions["status"].isin(["no_show", "late_cancel"])]
+MISSED = {"no_show": "no-show", "late_cancel": "late cancellation"}
+
 cols = st.columns(5)
 cols[0].metric("Patient", patient_id)
 cols[1].metric("Clinician", str(episode["clinician_id"]))
 cols[2].metric("Attended sessions", ui.count(episode["attended_sessions"]))
 if record is not None:
-    cols[3].metric("Last seen", ui.date_text(episode["last_session_date"]))
+    cols[3].metric("Last attended", ui.date_text(episode["last_attended_date"]),
+                   help="The latest session the patient attended (no-shows and cancellations are not counted), "
+                        "as on the caseload.")
     cols[4].metric("Next booked", ui.date_text(record["next_booked"]))
 else:
     cols[3].metric("Ended", ui.date_text(episode["end_date"]))
     cols[4].metric("Ending", str(episode["ending"]) if not ui.is_missing(episode["ending"]) else "—")
+if len(missed):
+    last_missed = missed.iloc[-1]
+    st.caption(f"Last missed appointment: {ui.date_text(last_missed['session_date'])} "
+               f"({MISSED.get(last_missed['status'], last_missed['status'])}); "
+               f"{len(missed):,} missed in this episode.")
 
 if record is not None:
     box = st.warning if record["category"] in ("safety", "deteriorating", "not_on_track") else st.info
@@ -88,6 +101,17 @@ else:
             "treatment.", icon=":material/info:")
 
 # --- trajectories ------------------------------------------------------------------------------
+def score_summary(scores: pd.DataFrame) -> str:
+    """"18 → 9 over 6 scored sessions · reliably improved"; "one score so far (27)" with a single score."""
+    first, last = scores["score"].iloc[0], scores["score"].iloc[-1]
+    if len(scores) == 1:
+        return f"one score so far ({ui.number(first)})"
+    direction = scores["reliable_direction"].dropna()
+    verdict = {"improvement": "reliably improved", "deterioration": "reliably worse"}.get(
+        direction.iloc[-1] if len(direction) and scores["reliable"].iloc[-1] else "", "no reliable change")
+    return f"{ui.number(first)} → {ui.number(last)} over {len(scores)} scored sessions · {verdict}"
+
+
 st.subheader("Scores over time")
 st.caption("Each scale against its clinical cutoff (dashed line) and severity bands (grey shading). The blue band is "
            "the reliable-change range around the first score: a score outside it is a reliable change. The green band, "
@@ -96,10 +120,6 @@ st.caption("Each scale against its clinical cutoff (dashed line) and severity ba
            "✕ marks a no-show and ▽ a late cancellation.")
 trajectories = data.patient_trajectories(patient_id)
 mine = trajectories[trajectories["episode_id"] == episode_id].copy()
-sessions = data.patient_sessions(patient_id)
-episode_sessions = sessions[sessions["episode_id"] == episode_id].copy()
-episode_sessions["session_date"] = pd.to_datetime(episode_sessions["session_date"])
-missed = episode_sessions[episode_sessions["status"].isin(["no_show", "late_cancel"])]
 if mine.empty:
     st.caption("No scores recorded in this episode.")
 scale_ids = [s for s in registry if (mine["scale"] == s).any()]
@@ -109,18 +129,13 @@ for scale_id in scale_ids:
     scores["session_date"] = pd.to_datetime(scores["session_date"])
     band = scores["severity_band"].iloc[0] if scores["severity_band"].notna().any() else None
     expected = data.patient_expected(patient_id, episode_id, scale_id, band if not ui.is_missing(band) else None)
-    if len(expected):
-        expected = expected.assign(session_date=pd.to_datetime(expected["session_date"]))
+    expected = expected.assign(session_date=pd.to_datetime(expected["session_date"])) if len(expected) else None
+    drawn = charts.draws_expected(expected)
     threshold = scores["reliable_threshold"].dropna()
-    fig = charts.trajectory(scores, scale, expected=expected if len(expected) else None, missed=missed,
+    fig = charts.trajectory(scores, scale, expected=expected if drawn else None, missed=missed,
                             reliable_change=float(threshold.iloc[0]) if len(threshold) else None)
-    first, last = scores["score"].iloc[0], scores["score"].iloc[-1]
-    direction = scores["reliable_direction"].dropna()
-    verdict = {"improvement": "reliably improved", "deterioration": "reliably worse"}.get(
-        direction.iloc[-1] if len(direction) and scores["reliable"].iloc[-1] else "", "no reliable change")
-    st.markdown(f"**{ui.md(scale.name)}**: {first} → {last} over {len(scores)} scored session"
-                f"{'s' if len(scores) != 1 else ''} · {verdict}"
-                + (f" · expected band from the clinic's patients who started {ui.md(band)}" if len(expected) else ""))
+    st.markdown(f"**{ui.md(scale.name)}**: {score_summary(scores)}"
+                + (f" · expected band from the clinic's patients who started {ui.md(band)}" if drawn else ""))
     st.plotly_chart(fig, key=f"trajectory-{scale_id}")
     with st.expander(f"{scale.name} scores"):
         ui.table(scores.assign(session_date=scores["session_date"].dt.date)[[
