@@ -1060,7 +1060,7 @@ def readiness_frame(con: duckdb.DuckDBPyConnection, settings: Settings,
     records = readiness(con, settings, thresholds)
     columns = ["patient_id", "episode_id", "clinician_id", "category", "label", "category_order", "reason",
                "reasons", "last_session", "attended_sessions", "next_booked", "first_scores", "last_scores",
-               "other_category", "severity", "risk_items", "series"]
+               "other_category", "severity", "risk_items", "series", "disengagement"]
     frame = pd.DataFrame(
         [{**r, "category_order": CATEGORY_ORDER[r["category"]], "reason": r["reasons"][0]} for r in records],
         columns=columns)

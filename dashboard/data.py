@@ -410,7 +410,8 @@ def expected_band(scale: str, severity_band: str | None) -> pd.DataFrame:
 
 
 CASELOAD_COLUMNS = ["category", "label", "patient_id", "episode_id", "clinician_id", "trend", "first", "latest",
-                    "change", "attended_sessions", "last_session", "next_booked", "reason", "reasons"]
+                    "change", "attended_sessions", "last_session", "next_booked", "reason", "reasons",
+                    "disengagement"]
 
 
 def caseload(settings: Settings, scale: str = "phq9") -> pd.DataFrame:
@@ -433,7 +434,7 @@ def _caseload(settings: Settings, scale: str) -> pd.DataFrame:
             "clinician_id": r.clinician_id, "trend": series, "first": first, "latest": latest,
             "change": latest - first if first is not None and latest is not None and len(series) >= 2 else None,
             "attended_sessions": r.attended_sessions, "last_session": r.last_session, "next_booked": r.next_booked,
-            "reason": r.reason, "reasons": " · ".join(r.reasons or []),
+            "reason": r.reason, "reasons": " · ".join(r.reasons or []), "disengagement": r.disengagement,
         })
     out = pd.DataFrame(rows, columns=CASELOAD_COLUMNS)
     for col in ("first", "latest", "change", "attended_sessions"):

@@ -531,3 +531,13 @@ def test_caseload_gives_the_reason_room_to_be_read(clinic):
     assert config["Why"]["width"] >= 2 * max(config[c]["width"] for c in ("First", "Latest", "Change", "Sessions",
                                                                            "Last attended", "Next booked"))
     assert shown.proto.row_height > 64                                 # taller than 4 rem: the text wraps
+
+
+def test_caseload_marks_the_patients_of_the_watch_list_as_drifting_away(clinic):
+    from analytics import engagement
+
+    watched = set(engagement.watch_list(clinic.cursor(), Settings())["patient_id"])
+    assert watched, "the demo clinic has someone on the watch list"
+    table = dataframe_with(run("caseload.py"), "PHQ-9 so far")
+    drifting = set(table.loc[table["Category"].str.endswith(" · drifting away"), "Patient"])
+    assert drifting == watched

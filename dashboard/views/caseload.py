@@ -47,7 +47,10 @@ if shown.empty:
 
 MARK = {"safety": "⚠ ", "deteriorating": "▼ ", "not_on_track": "✕ ", "ready_for_review": "✓ ", "improving": "↘ ",
         "stuck": "■ "}
-view = shown.assign(label=[MARK.get(c, "") + lbl for c, lbl in zip(shown["category"], shown["label"])])
+# a patient on the disengagement watch list keeps their category, marked "drifting away" (the reason
+# is the last on the patient page and in the download)
+view = shown.assign(label=[MARK.get(c, "") + lbl + (" · drifting away" if isinstance(d, str) and d else "")
+                           for c, lbl, d in zip(shown["category"], shown["label"], shown["disengagement"])])
 view = view.rename(columns={
     "label": "Category", "patient_id": "Patient", "clinician_id": "Clinician", "trend": f"{scale.name} so far",
     "first": "First", "latest": "Latest", "change": "Change", "attended_sessions": "Sessions",
@@ -69,9 +72,12 @@ event = ui.table(
     view, f"caseload {f.clinician_id or 'all clinicians'}", key=f"caseload-{round_}",
     column_order=columns, on_select="rerun", selection_mode="single-row",
     height=min(880, 38 + ROW_HEIGHT * len(view)),
-    csv=view.drop(columns=[f"{scale.name} so far", "category", "Why"]).rename(columns={"reasons": "Reasons"}),
+    csv=view.drop(columns=[f"{scale.name} so far", "category", "Why"]).rename(
+        columns={"reasons": "Reasons", "disengagement": "Drifting away"}),
     column_config={
-        "Category": st.column_config.TextColumn(pinned=True, help="Readiness category (safety first)"),
+        "Category": st.column_config.TextColumn(pinned=True, help="Readiness category (safety first); "
+                                                "\"drifting away\": on the disengagement watch list (missed "
+                                                "sessions in a row, or no attended session for weeks)"),
         "Patient": st.column_config.TextColumn(pinned=True),
         f"{scale.name} so far": st.column_config.LineChartColumn(
             width=100, help=f"Every {scale.name} score of this episode, in order", y_min=scale.min, y_max=scale.max),
