@@ -37,7 +37,7 @@ def _db_parent() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--db", metavar="PATH", help="the clinic database (default: $WAYPOINT_DB or data/waypoint.duckdb)")
     p.add_argument("--config", metavar="CLINIC.toml", default=os.environ.get("WAYPOINT_CONFIG"),
-                   help="clinic config with a [settings] table (default: $WAYPOINT_CONFIG)")
+                   help="the clinic's TOML config: [settings], [readiness] and [access] (default: $WAYPOINT_CONFIG)")
     return p
 
 
@@ -406,10 +406,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("demo", cmd_demo, "Generate a synthetic demo clinic and import it (or write its CSV export).",
             "waypoint demo --patients 300 --seed 7")
-    p.add_argument("--patients", type=int, default=400)
-    p.add_argument("--clinicians", type=int, default=8)
-    p.add_argument("--years", type=float, default=2.0)
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--patients", type=int, default=400, help="patients referred (default: 400)")
+    p.add_argument("--clinicians", type=int, default=8, help="clinicians (default: 8)")
+    p.add_argument("--years", type=float, default=2.0, help="years of sessions, up to today (default: 2)")
+    p.add_argument("--seed", type=int, default=42, help="random seed: the same seed, the same clinic (default: 42)")
     p.add_argument("--csv", metavar="OUT.csv", help="write the export instead of importing it")
 
     p = add("backup", cmd_backup, "Back up the whole database to a new folder of Parquet files.",
@@ -421,8 +421,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", action="store_true", help="replace a database that already holds data")
 
     p = add("serve", cmd_serve, "Start the dashboard.", "waypoint serve --port 8501")
-    p.add_argument("--port", type=int, default=8501)
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8501, help="port to listen on (default: 8501)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: 127.0.0.1, this computer only; in local demo mode, with "
+                        "no sign-in configured, Waypoint refuses any other)")
 
     add("kpis", cmd_kpis, "Clinic headline figures: recovery, reliable change, dropout, attendance.",
         "waypoint kpis --from 2025-01-01 --to 2025-12-31 --format json",
