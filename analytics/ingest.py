@@ -519,11 +519,28 @@ def _date_formats(con: duckdb.DuckDBPyConnection, cols: list[int], mapping: Mapp
                  "AND try_strptime(v, ?) >= TIMESTAMP '1900-01-01' "
                  "AND try_strptime(v, ?) <> try_strptime(v, ?) LIMIT 1", [a, b, a, b]) or scalar(
             con, f"SELECT v FROM ({values}) WHERE v IS NOT NULL LIMIT 1")
+        earlier = _earlier_layout(con, (a, b))
         raise WaypointError(
             f"{label}: dates such as {example!r} could be {date_pattern_label(a)} or {date_pattern_label(b)}, "
             f'and Waypoint will not guess. Put [dates] format = "{a}" (or "{b}") in a mapping file and run '
-            "again with --mapping MAP.toml.")
+            "again with --mapping MAP.toml." + earlier)
     return [winners[0]]
+
+
+_LAST_LAYOUT = "last_date_layout"     # meta key: "<pattern>|<batch>" of the last import not in ISO dates
+
+
+def _earlier_layout(con: duckdb.DuckDBPyConnection, candidates: tuple[str, ...]) -> str:
+    """When an earlier import here read its dates in one of ``candidates`` (a fixed --rejects file
+    has lost the rows that showed the layout), say which, as a hint: never a guess."""
+    rows = con.execute("SELECT value FROM meta WHERE key = ?", [_LAST_LAYOUT]).fetchall()
+    if not rows:
+        return ""
+    pattern, _, batch = rows[0][0].partition("|")
+    if pattern not in candidates:
+        return ""
+    return (f" The last import here with such dates (batch {batch}) read them as {date_pattern_label(pattern)}: "
+            f'if this file comes from the same export (its --rejects file, say), use [dates] format = "{pattern}".')
 
 
 def _date_layout_note(con: duckdb.DuckDBPyConnection, cols: list[int], fmts: list[str],
@@ -777,6 +794,8 @@ def _import_one(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, *,
                 batch = None if dry_run else _next_batch(con)
                 if not dry_run:
                     _write(con, res.kind, batch)
+                    if date_cols and fmts != ISO_FORMATS:
+                        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [_LAST_LAYOUT, f"{fmts[0]}|{batch}"])
                     con.execute(
                         "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
                         [batch, label, src.sha256, res.kind, rows_read, n["new"], n["updated"], n["duplicate"],

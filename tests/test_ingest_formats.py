@@ -193,3 +193,22 @@ def test_iso_dates_and_a_mapping_layout_need_no_note(tmp_path):
     mapped = ingest(fresh(), csv_file(tmp_path, f"{HEADER}\np1,c1,13/01/2025,attended,12,9\n", "m.csv"),
                     mapping={"dates": {"format": "%d/%m/%Y"}})
     assert iso.notes == () and mapped.notes == ()
+
+
+def test_a_fixed_rejects_file_whose_dates_are_ambiguous_is_told_the_layout_the_last_import_read(tmp_path):
+    con = fresh()
+    ingest(con, csv_file(tmp_path, f"{HEADER}\np1,c1,25/04/2025,attended,12,9\np2,c1,03/04/2025,attended,99,8\n"),
+           rejects=tmp_path / "rejects.csv")
+    fixed = f"{HEADER}\np2,c1,03/04/2025,attended,19,8\n"          # what the rejects file holds, fixed
+    with pytest.raises(WaypointError) as info:
+        ingest(con, csv_file(tmp_path, fixed, "fixed.csv"))
+    assert str(info.value).endswith(
+        "The last import here with such dates (batch 1) read them as DD/MM/YYYY: if this file comes from the "
+        'same export (its --rejects file, say), use [dates] format = "%d/%m/%Y".')
+    assert "last import here" not in _ambiguous_message(tmp_path)
+
+
+def _ambiguous_message(tmp_path) -> str:
+    with pytest.raises(WaypointError) as info:
+        ingest(fresh(), csv_file(tmp_path, f"{HEADER}\np2,c1,03/04/2025,attended,19,8\n", "alone.csv"))
+    return str(info.value)
