@@ -780,9 +780,9 @@ def _import_one(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, *,
                         malformed["raw"] = "(line withheld: pseudonymised import)"
                 date_cols = [res.fields[f] for f in ("session_date", "referral_date", "date") if f in res.fields]
                 fmts = _date_formats(con, date_cols, mapping, label)
-                date_note = _date_layout_note(con, date_cols, fmts, mapping)
+                file_notes = _date_layout_note(con, date_cols, fmts, mapping)
                 if res.kind == "sessions":
-                    date_note += _no_score_note(con, res)
+                    file_notes += _no_score_note(con, res)
                 _values_table(con, mapping)
                 _registry_table(con)
                 if res.kind == "sessions":
@@ -821,7 +821,7 @@ def _import_one(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, *,
             file_name=label, sha256=src.sha256, kind=res.kind, rows_read=rows_read, new_rows=n["new"],
             updated_rows=n["updated"], unchanged=n["unchanged"], duplicates=n["duplicate"],
             rejected=len(rejected), reasons=reasons, batch_id=batch, dry_run=dry_run, encoding=src.encoding,
-            delimiter=src.delimiter, ignored_columns=res.ignored, notes=src.notes + id_notes + date_note)
+            delimiter=src.delimiter, ignored_columns=res.ignored, notes=src.notes + id_notes + file_notes)
         return result, rejected, src
 
 
