@@ -37,8 +37,9 @@ def run_cli(capsys, argv: list[str]) -> tuple[int, str, str]:
 def test_duckdb_path_never_imports_pyspark_or_sqlglot(tmp_path):
     code = (
         "import sys, io, contextlib\n"
-        "import analytics.cli, analytics.outcomes, analytics.engagement, analytics.readiness\n"
+        "import analytics.cli, analytics.outcomes, analytics.engagement, analytics.readiness, analytics.db\n"
         f"db = {str(tmp_path / 'empty.duckdb')!r}\n"
+        "analytics.db.connect(db).close()\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    for cmd in ('kpis', 'outcomes', 'attendance', 'readiness'):\n"
         "        assert analytics.cli.main([cmd, '--db', db, '--format', 'json']) == 0, cmd\n"
