@@ -8,6 +8,7 @@ import pytest
 from analytics import engagement, outcomes, readiness
 from analytics.access import DEMO_VIEWER, Viewer
 from analytics.episodes import prepare
+from analytics.errors import WaypointError
 from analytics.settings import Settings, load_settings
 from tests.builders import S, clinic
 
@@ -99,7 +100,7 @@ def test_scoped_always_overrides_a_scope_the_settings_carried():
 def test_a_config_file_cannot_set_a_scope(tmp_path):
     path = tmp_path / "clinic.toml"
     path.write_text('[settings]\nscope_clinician_id = "c9"\n')
-    with pytest.raises(ValueError, match="scope_clinician_id"):
+    with pytest.raises(WaypointError, match="unknown setting.s. scope_clinician_id"):
         load_settings(path)
 
 
