@@ -649,6 +649,20 @@ def _no_score_note(con: duckdb.DuckDBPyConnection, res: Resolved) -> tuple[str, 
     return (f"{n:,} score cell(s) read as blank, e.g. {example!r} on line {line} (no score taken)",)
 
 
+def _unmatched_scores_note(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+    """Scores of a measurement file with no attended session of that patient on that date: kept,
+    but in no figure (figures read scores at attended sessions) until a session log has one."""
+    n, line = con.execute(
+        """SELECT count(*), min(l.line) FROM _in_long l
+           WHERE len(l.reasons) = 0 AND NOT EXISTS (
+               SELECT 1 FROM sessions s WHERE s.patient_id = l.patient_id AND s.session_date = l.measure_date
+                                          AND s.status = 'attended')""").fetchall()[0]
+    if not n:
+        return ()
+    return (f"{n:,} score(s) have no attended session of that patient on that date (the first on line {line}): "
+            "they are kept, and count in the figures once a session log has that session",)
+
+
 def _check_measurements(con: duckdb.DuckDBPyConnection, res: Resolved, fmts: list[str], today: date) -> None:
     cols = ", ".join(f"{_text(res.fields[f])} AS {f}" for f in ("patient_id", "date", "measure", "score"))
     con.execute(f"CREATE OR REPLACE TEMP VIEW _in_rows AS SELECT line, {cols} FROM _in_raw")
@@ -789,6 +803,7 @@ def _import_one(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, *,
                     _check_sessions(con, res, fmts, today)
                 else:
                     _check_measurements(con, res, fmts, today)
+                    file_notes += _unmatched_scores_note(con)
                 n = _counts(con)
                 rejected = _rejected_frame(con, src, malformed)
                 batch = None if dry_run else _next_batch(con)

@@ -192,3 +192,13 @@ def test_a_measurement_file_does_not_store_again_a_score_the_session_log_holds(t
             "there, or in this file")]
     assert sorted(scores(con)) == [("p1", "2025-01-06", "gad7", 9), ("p1", "2025-01-06", "phq9", 7),
                                    ("p1", "2025-01-13", "phq9", 6)]
+
+
+def test_scores_with_no_attended_session_on_their_date_are_kept_and_the_summary_says_so(tmp_path):
+    con = fresh()
+    ingest(con, csv_file(tmp_path, f"{HEADER}\np1,c1,2025-01-06,attended,,\np1,c1,2025-01-13,no_show,,\n", "log.csv"))
+    result = ingest(con, csv_file(tmp_path, "patient_id,date,measure,score\np1,2025-01-06,PHQ-9,12\n"
+                                            "p1,2025-01-13,PHQ-9,11\np9,2025-01-06,PHQ-9,20\n", "long.csv"))
+    assert result.new_rows == 3
+    assert ("  2 score(s) have no attended session of that patient on that date (the first on line 3): they are "
+            "kept, and count in the figures once a session log has that session") in result.summary().splitlines()
