@@ -640,10 +640,13 @@ def track_check(sc: ScaleFacts, ep: EpisodeFacts, cells: dict, th: ReadinessThre
 
 
 def rule_not_on_track(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds) -> list[str] | None:
-    reasons = [track_check(sc, ep, cells, th).text for sc in ep.scales
-               if track_check(sc, ep, cells, th, words=False).off_track]
-    if not reasons:
+    behind = [sc for sc in ep.scales if track_check(sc, ep, cells, th, words=False).off_track]
+    if not behind:
         return None
+    # a patient can have improved reliably and still be behind the clinic's usual pace: say both
+    reasons = [track_check(sc, ep, cells, th).text
+               + (f" It has {_improved(sc)}, more slowly than expected." if sc.reliably_improved else "")
+               for sc in behind]
     return reasons + ["Progress is slower than expected: worth discussing with the patient and in supervision "
                       "(feedback on not-on-track progress helps most; Lambert)."]
 

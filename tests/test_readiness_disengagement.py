@@ -1,6 +1,8 @@
-"""A patient drifting away is named on the caseload whatever their readiness category: the
-disengagement watch list's rule (two missed in a row, or no attended session for more than 28
-days) adds the last reason and the record's ``disengagement``, the category stays as it is."""
+"""Readiness reasons that name what the category alone would hide. A patient drifting away is
+named whatever their readiness category: the disengagement watch list's rule (two missed in a row,
+or no attended session for more than 28 days) adds the last reason and the record's
+``disengagement``, the category stays as it is. A patient not on track who has still improved
+reliably is told so."""
 from datetime import date, timedelta
 
 from analytics import engagement
@@ -54,3 +56,15 @@ def test_the_caseload_names_exactly_the_episodes_of_the_watch_list(tmp_path):
     drifting = {r["episode_id"] for r in readiness(con, settings) if r["disengagement"]}
     watched = set(engagement.watch_list(con, settings)["episode_id"])
     assert drifting and drifting == watched
+
+
+def test_not_on_track_says_so_when_the_patient_has_reliably_improved_only_more_slowly(tmp_path):
+    con = connect(tmp_path / "demo.duckdb")
+    build_demo(con, DemoConfig())                         # the demo clinic: enough finished episodes for bands
+    behind = [r for r in readiness(con, Settings()) if r["category"] == "not_on_track"]
+    slow = [r for r in behind if any("It has reliably improved by" in reason for reason in r["reasons"])]
+    assert slow, "the demo clinic has a patient who improved reliably but slowly"
+    for r in slow:
+        assert r["first_scores"]["phq9"] - r["last_scores"]["phq9"] >= 6 or \
+            r["first_scores"].get("gad7", 0) - r["last_scores"].get("gad7", 0) >= 4
+        assert any(reason.endswith("more slowly than expected.") for reason in r["reasons"])
