@@ -124,7 +124,11 @@ if watch is not None:
 st.subheader("Remitted and continuing")
 st.caption(f"As {as_of} (the latest session date, whatever the period): patients below the clinical cutoff on "
            f"every scale for {settings.remitted_weeks} weeks or more who are still attending, and the share of each clinician's recent sessions they take: capacity that "
-           "could go to people waiting, once the clinician and patient agree an ending.")
+           "could go to people waiting, once the clinician and patient agree an ending. This is a wider net than "
+           "the caseload's \"Ready for review\", which also asks for a reliable improvement from a start above the "
+           "cutoff and stable recent scores: a remitted patient who started below the cutoff, or whose scores still "
+           "move, is counted here but not there. Some keep coming because the work still helps; the count is for "
+           "the conversation, not a decision.")
 capacity = ui.safe("Capacity", "engagement.capacity", settings)
 if capacity is not None and len(capacity):
     ui.table(capacity.rename(columns={
