@@ -85,31 +85,75 @@ def day_axis(fig: go.Figure, dates: Iterable[Any], *, pad_days: int = 7) -> go.F
 # ---------------------------------------------------------------------------------------------
 def rate_trend(frame: pd.DataFrame, *, x: str, rate: str, low: str, high: str, numerator: str, denominator: str,
                group: str | None = None, y_title: str = "", height: int = 300, colour_index: int = 0) -> go.Figure:
-    """A monthly rate as a line with markers, its Wilson 95 % interval as a light band."""
+    """A monthly rate as a line with markers, its Wilson 95 % interval as a light band. A month with
+    no row (nothing to count) breaks the line and the band: no point, and nothing drawn across it; a
+    month standing alone shows its interval as an error bar."""
     fig = go.Figure()
     groups: Iterable[tuple[Any, pd.DataFrame]] = frame.groupby(group, sort=True) if group else [(None, frame)]
     symbols = ["circle", "square", "diamond", "triangle-up", "x", "cross"]
     for i, (name, part) in enumerate(groups):
         colour = _series(colour_index + i)
-        part = part.sort_values(x)
+        runs = month_runs(part, x) if is_months(part[x]) else [part.sort_values(x)]
         label = str(name[0] if isinstance(name, tuple) else name) if group else y_title
+        band_x, band_y, line = [], [], []
+        for run in runs:   # one closed band per run of months, separated by a gap (None)
+            band_x += list(run[x]) + list(run[x])[::-1] + [None]
+            band_y += list(run[high]) + list(run[low])[::-1] + [None]
+            line.append(run)
+        line = _with_gaps(line, x)
         fig.add_trace(go.Scatter(
-            x=list(part[x]) + list(part[x])[::-1],
-            y=list(part[high]) + list(part[low])[::-1],
-            mode="lines", fill="toself", fillcolor=_rgba(colour, 0.15), line=dict(width=0), hoverinfo="skip",
-            showlegend=False, name=f"{label} 95 % interval",
+            x=band_x, y=band_y, mode="lines", fill="toself", fillcolor=_rgba(colour, 0.15), line=dict(width=0),
+            hoverinfo="skip", showlegend=False, name=f"{label} 95 % interval",
         ))
         fig.add_trace(go.Scatter(
-            x=part[x], y=part[rate], mode="lines+markers", name=label,
+            x=line[x], y=line[rate], mode="lines+markers", name=label, connectgaps=False,
             line=dict(color=colour, width=2), marker=dict(symbol=symbols[i % len(symbols)], size=7),
-            customdata=list(zip(part[numerator], part[denominator], part[low], part[high])),
+            customdata=list(zip(line[numerator], line[denominator], line[low], line[high])),
             hovertemplate="%{x}<br>%{y:.1%} (%{customdata[0]} of %{customdata[1]})"
                           "<br>95 % interval %{customdata[2]:.1%}–%{customdata[3]:.1%}<extra>" + label + "</extra>",
         ))
+        alone = [run for run in runs if len(run) == 1]
+        if alone:
+            single = pd.concat(alone)
+            fig.add_trace(go.Scatter(
+                x=single[x], y=single[rate], mode="markers", marker=dict(size=1, color=colour, opacity=0),
+                error_y=dict(type="data", symmetric=False, array=list(single[high] - single[rate]),
+                             arrayminus=list(single[rate] - single[low]), color=_rgba(colour, 0.45), thickness=6,
+                             width=0),
+                hoverinfo="skip", showlegend=False, name=f"{label} 95 % interval (single month)",
+            ))
     fig = base(fig, height=height, y_title=y_title, percent=True, legend=bool(group))
     if is_months(frame[x]):
         month_axis(fig, frame[x])
     return fig
+
+
+def month_runs(frame: pd.DataFrame, x: str) -> list[pd.DataFrame]:
+    """The rows of ``frame`` (one a month, months as "2026-09") in runs of consecutive months."""
+    rows = frame.sort_values(x)
+    months = pd.PeriodIndex([pd.Period(m, freq="M") for m in rows[x]])
+    if rows.empty:
+        return []
+    starts = [0] + [i for i in range(1, len(months)) if (months[i] - months[i - 1]).n != 1]
+    return [rows.iloc[a:b] for a, b in zip(starts, starts[1:] + [len(rows)])]
+
+
+def _with_gaps(runs: list[pd.DataFrame], x: str) -> pd.DataFrame:
+    """The runs one after another, with an empty row (no value) between two runs, so that a line
+    drawn through them breaks there instead of joining across the months without data."""
+    parts = []
+    for k, run in enumerate(runs):
+        if k:
+            parts.append(pd.DataFrame({x: [_month_after(runs[k - 1][x].iloc[-1])]}))
+        parts.append(run)
+    if not parts:
+        return pd.DataFrame(columns=[x])
+    out = pd.concat(parts, ignore_index=True)
+    return out.astype(object).where(out.notna(), None)
+
+
+def _month_after(month: Any) -> Any:
+    return str(pd.Period(month, freq="M") + 1) if is_months([month]) else month
 
 
 # ---------------------------------------------------------------------------------------------

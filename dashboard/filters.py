@@ -16,9 +16,14 @@ import streamlit as st
 
 from analytics.settings import Settings
 
-from . import data
+from . import data, ui
 
 ALL = "__all__"
+# what the Scale selector changes, and what it does not (dashboard/views: caseload.py, overview.py)
+SCALE_HELP = ("Changes the scores on the Caseload page (sparkline, first, latest, change) and the overview's "
+              "severity at intake (PHQ-9 for a scale without severity bands). It does not change the headline "
+              "rates or monthly trends, which use PHQ-9 and GAD-7 together (NHS Talking Therapies), nor the "
+              "patient view, which shows every scale.")
 _SYNCED = "_filters_synced_url"  # the URL values this session last wrote
 
 
@@ -86,20 +91,67 @@ def _url_value(key: str) -> str | None:
     return None if value in (None, "") else str(value)
 
 
-def _seed(widget_key: str, url_keys: tuple[str, ...], parse: Callable[[tuple], Any], default: Any) -> None:
+def _seed(widget_key: str, url_keys: tuple[str, ...], parse: Callable[[tuple], Any], default: Any) -> bool:
     """Set a widget's value from the URL when the URL was changed from outside (a bookmark or a
     shared link) or the widget has lost its value (``st.switch_page`` forgets every widget's
-    value), else keep the widget's own value; the default on a first visit."""
+    value), else keep the widget's own value; the default on a first visit. True when the URL's
+    value was from outside and could not be used (the widget keeps its value or the default)."""
     synced = st.session_state.setdefault(_SYNCED, {})
     url = tuple(_url_value(k) for k in url_keys)
     from_outside = url != tuple(synced.get(k) for k in url_keys) or widget_key not in st.session_state
+    rejected = False
     if any(v is not None for v in url) and from_outside:
         parsed = parse(url)
         if parsed is not None:
             st.session_state[widget_key] = parsed
-            return
+            return False
+        rejected = True
     if widget_key not in st.session_state:
         st.session_state[widget_key] = default
+    return rejected
+
+
+_PERIOD_NOTE = "_filters_period_note"  # (the notice, the period shown instead) after a bookmark's period was not used
+
+
+def period_problem(url: tuple, first: date | None, last: date | None) -> str:
+    """Why a URL's period (``from``, ``to`` as written) cannot be shown: "not a valid period" or
+    "had no data" (it lies wholly outside ``first`` – ``last``)."""
+    start, end = (_parse_date(u) if u else None for u in url)
+    if start is None or end is None or start > end:
+        return "was not a valid period"
+    if first and last and (end < first or start > last):
+        return "had no data"
+    return "could not be shown"
+
+
+def _period_text(url: tuple) -> str:
+    start, end = (_parse_date(u) if u else None for u in url)
+    if start and end:
+        return f"{start:%-d %b %Y} – {end:%-d %b %Y}"
+    return " – ".join(ui.md(u) if u else "…" for u in url)
+
+
+def _note_period(url: tuple, opts: data.Options) -> None:
+    """Remember a notice for a bookmarked period that was not used, with the period shown instead."""
+    shown = st.session_state.get("f_period")
+    if not (isinstance(shown, (tuple, list)) and len(shown) == 2):
+        return
+    problem = period_problem(url, opts.first_date, opts.last_date)
+    text = (f"The bookmarked period ({_period_text(url)}) {problem}: showing "
+            f"{_period_text(tuple(d.isoformat() for d in shown))} instead"
+            + (f" (the data run from {opts.first_date:%-d %b %Y} to {opts.last_date:%-d %b %Y})."
+               if problem == "had no data" else "."))
+    st.session_state[_PERIOD_NOTE] = (text, tuple(shown))
+
+
+def _show_period_note() -> None:
+    """The notice stays while the period shown is the one put in the bookmark's place."""
+    note = st.session_state.get(_PERIOD_NOTE)
+    if note and tuple(st.session_state.get("f_period") or ()) == note[1]:
+        st.info(note[0], icon=":material/event_busy:")
+    elif note:
+        del st.session_state[_PERIOD_NOTE]
 
 
 def _write_url(values: dict[str, str | None]) -> None:
@@ -129,7 +181,8 @@ def sidebar() -> Filters:
     def parse_choice(choices: tuple[str, ...]) -> Callable[[tuple], str | None]:
         return lambda url: url[0] if url[0] in choices else None
 
-    _seed("f_period", ("from", "to"), parse_period, period_default)
+    if _seed("f_period", ("from", "to"), parse_period, period_default):
+        _note_period(tuple(_url_value(k) for k in ("from", "to")), opts)
     _seed("f_site", ("site",), parse_choice(opts.sites), ALL)
     _seed("f_clinician", ("clinician",), parse_choice(opts.clinicians), ALL)
     scales = opts.scales or ("phq9",)
@@ -155,7 +208,7 @@ def sidebar() -> Filters:
                      format_func=lambda c: "All clinicians" if c == ALL else c)
         st.selectbox("Scale", scales, key="f_scale",
                      format_func=lambda s: registry[s].name if s in registry else s,
-                     help="The measure shown in trends, caseload sparklines and the patient view.")
+                     help=SCALE_HELP)
         if opts.last_date:
             st.caption(f"Data up to {opts.last_date:%d %b %Y}. Bookmark the page to keep this view.")
 
@@ -172,6 +225,7 @@ def sidebar() -> Filters:
         scale=st.session_state["f_scale"], as_of=opts.last_date,
     )
     _write_url(_url_values(filters))
+    _show_period_note()
     return filters
 
 

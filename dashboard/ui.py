@@ -276,6 +276,24 @@ def small_note(n: Any, threshold: int) -> str:
     return f"Small number: based on {int(n)} episode{'s' if int(n) != 1 else ''} (fewer than {threshold}); read with care."
 
 
+def is_small(n: Any, threshold: int) -> bool:
+    """A figure resting on some, but fewer than ``threshold``, cases (settings.small_number)."""
+    return not is_missing(n) and 0 < int(n) < threshold
+
+
+def change_withheld(now_n: Any, then_n: Any, threshold: int, unit: str) -> str | None:
+    """Why the change between two periods' rates is not shown (None: it is shown): either period
+    rests on fewer than ``threshold`` ``unit`` (e.g. "patients at caseness"), too few to call a
+    change. A period with none has no rate, hence no change to withhold: None."""
+    counts = [None if is_missing(n) else int(n) for n in (now_n, then_n)]
+    if None in counts or 0 in counts or min(counts) >= threshold:
+        return None
+    now, then = counts
+    which, numbers = (("both periods", f"{now} and {then}") if max(counts) < threshold else
+                      ("this period", f"{now}") if now < threshold else ("the previous period", f"{then}"))
+    return f"Change not shown: fewer than {threshold} in {which} ({numbers} {unit})."
+
+
 def unavailable(what: str, exc: Exception) -> None:
     """A part of the page whose analytics function is missing or failed: say so calmly."""
     st.info(f"{what} is not available yet ({type(exc).__name__}: {md(exc)}).", icon=":material/hourglass_empty:")

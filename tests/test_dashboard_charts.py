@@ -83,3 +83,29 @@ def test_a_long_severity_band_name_wraps_to_fit_the_charts_right_margin():
     texts = [a.text for a in fig.layout.annotations]
     assert "moderately severe<br>or worse" in texts
     assert all(len(line) <= 18 for text in texts for line in text.split("<br>"))
+
+
+def _trend(months: list[str]):
+    n = len(months)
+    frame = pd.DataFrame({"month": months, "rate": [0.5] * n, "ci_low": [0.2] * n, "ci_high": [0.8] * n,
+                          "numerator": [1] * n, "denominator": [2] * n})
+    return charts.rate_trend(frame, x="month", rate="rate", low="ci_low", high="ci_high", numerator="numerator",
+                             denominator="denominator", y_title="Recovery")
+
+
+def test_a_monthly_rate_trend_breaks_its_line_and_band_at_a_month_without_data():
+    fig = _trend(["2026-01", "2026-02", "2026-04", "2026-05"])            # nothing ended in March
+    line = next(t for t in fig.data if t.name == "Recovery")
+    assert list(line.x) == ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05"]
+    assert list(line.y) == [0.5, 0.5, None, 0.5, 0.5] and line.connectgaps is False
+    band = next(t for t in fig.data if t.name == "Recovery 95 % interval")
+    gaps = [i for i, v in enumerate(band.x) if v is None]
+    assert len(gaps) == 2                                                  # two closed bands, none across March
+    assert "2026-03" not in list(band.x)
+
+
+def test_a_month_standing_alone_shows_its_interval_as_an_error_bar():
+    fig = _trend(["2026-01", "2026-03", "2026-04"])
+    alone = next(t for t in fig.data if t.name == "Recovery 95 % interval (single month)")
+    assert list(alone.x) == ["2026-01"]
+    assert list(alone.error_y.array) == [pytest.approx(0.3)] and list(alone.error_y.arrayminus) == [pytest.approx(0.3)]

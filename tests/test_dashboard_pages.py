@@ -118,10 +118,13 @@ def test_overview_tiles_show_the_kpis_of_the_chosen_period_with_change_since_the
     assert metric(at, "Attendance").value == ui.pct(att["attendance_rate"])
     assert metric(at, "Still in treatment").value == f"{now['active']:,}"
     captions = [c.value for c in at.caption]
-    assert f"{now['recovered']:,} of {now['at_caseness']:,} patients at caseness" in captions
-    assert f"{now['dropout']:,} of {now['ended']:,} episodes that ended" in captions
+    assert (f"{now['recovered']:,} of {now['at_caseness']:,} patients at caseness "
+            f"({before['recovered']:,} of {before['at_caseness']:,} before)") in captions
+    assert f"{now['dropout']:,} of {now['ended']:,} episodes that ended ({before['dropout']:,} of {before['ended']:,} before)" in captions
     took_place = att["attended"] + att["no_show"] + att["late_cancel"]
-    assert f"{att['attended']:,} of {took_place:,} sessions that went ahead or were missed" in captions
+    then = before["attendance"]
+    assert (f"{att['attended']:,} of {took_place:,} sessions that went ahead or were missed "
+            f"({then['attended']:,} of {then['attended'] + then['no_show'] + then['late_cancel']:,} before)") in captions
 
 
 def test_overview_follows_the_clinician_and_period_in_the_url(clinic):
@@ -148,7 +151,9 @@ def test_overview_trend_readiness_and_sessions_come_from_analytics(clinic):
     assert list(shown["Count"]) == list(monthly["numerator"])
     recovery = monthly[(monthly["measure"] == "recovery") & (monthly["denominator"] > 0)]
     trend = [c for c in charts(at) if any(t.get("name") == "Recovery" for t in c["data"])]
-    assert trend and [round(v, 4) for v in values(trend[0]["data"][1]["y"])] == [round(float(v), 4) for v in recovery["rate"]]
+    line = next(t for t in trend[0]["data"] if t.get("name") == "Recovery")
+    drawn = [v for v in values(line["y"]) if v is not None]      # a month without endings is a gap (None)
+    assert [round(v, 4) for v in drawn] == [round(float(v), 4) for v in recovery["rate"]]
 
     states = readiness.readiness_frame(clinic.cursor(), Settings())
     counts = dataframe_with(at, "What it means").set_index("Category")["Patients"]
@@ -202,8 +207,8 @@ def test_clinicians_funnels_show_every_clinician_with_intervals_and_mark_small_n
                      and list(df.value["Episodes"]) == episodes and list(df.value["Count"]) == count)
         assert list(table["Clinician"]) == sorted(part["clinician_id"])      # clinician order, not ranked
         assert {"95 % low", "95 % high"} <= set(table.columns)                # never a bare league table
-        small = list(part["clinician_id"][part["small"]])
-        assert list(table["Clinician"][table["Small number"] == "small number"]) == small
+        # both thresholds 5: every small figure reads "fewer than 5", so no always-empty "Small number" column
+        assert "Small number" not in table.columns
     mix = dataframe_with(at, "Observed ÷ expected")
     recovery = comparison[comparison["measure"] == "recovery"].sort_values("clinician_id")
     few = recovery["denominator"] < 5
@@ -541,3 +546,143 @@ def test_caseload_marks_the_patients_of_the_watch_list_as_drifting_away(clinic):
     table = dataframe_with(run("caseload.py"), "PHQ-9 so far")
     drifting = set(table.loc[table["Category"].str.endswith(" · drifting away"), "Patient"])
     assert drifting == watched
+
+
+# ---------------------------------------------------------------------------------------------
+# small numbers on the overview: every rate card, and the change judged on both periods
+# ---------------------------------------------------------------------------------------------
+def _episodes(prefix: str, start: str, end: str, n: int, *, recovered: int) -> list:
+    """``n`` finished episodes at caseness from ``start`` to ``end``, the first ``recovered`` recovered."""
+    from tests.builders import S
+
+    rows = []
+    for i in range(n):
+        last = (5, 3) if i < recovered else (14, 9)
+        rows += [S(f"{prefix}{i}", start, phq9=15, gad7=10),
+                 S(f"{prefix}{i}", end, phq9=last[0], gad7=last[1], discharge_reason="planned")]
+    return rows
+
+
+@pytest.fixture
+def few_then_more(tmp_path):
+    """Three episodes ended in the first quarter of 2024, six in the second (and a session on 30 Jun)."""
+    from tests.builders import S
+
+    path = _patient_clinic(tmp_path, _episodes("a", "2024-01-01", "2024-03-01", 3, recovered=3)
+                           + _episodes("b", "2024-04-01", "2024-05-01", 6, recovered=2)
+                           + [S("z", "2024-06-30", phq9=12, gad7=9)])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WAYPOINT_DB", str(path))
+        yield
+
+
+def test_a_change_resting_on_fewer_than_5_in_either_period_is_not_shown_as_a_change(few_then_more):
+    at = run(**{"from": "2024-04-01", "to": "2024-06-30"})
+    assert period(at) == (date(2024, 4, 1), date(2024, 6, 30))
+    recovery = metric(at, "Recovery")
+    assert recovery.value == "33.3 %" and not recovery.delta              # 2 of 6 against 3 of 3: no "-66.7 pp"
+    assert "Previous period: 100.0 % (3 of 3 patients at caseness)." in recovery.help
+    captions = [c.value for c in at.caption]
+    assert "2 of 6 patients at caseness" in captions                        # no "(3 of 3 before)": no change shown
+    assert ":material/block: Change not shown: fewer than 5 in the previous period (3 patients at caseness)." in captions
+    assert not metric(at, "Dropout").delta
+    assert metric(at, "Attendance").delta                                  # 13 sessions against 6: shown
+
+
+def test_every_rate_card_resting_on_fewer_than_5_is_marked_small(few_then_more):
+    at = run(**{"from": "2024-01-01", "to": "2024-03-31"})
+    captions = [c.value for c in at.caption]
+    mark = " · :material/warning: small number, read with care"
+    assert "0 of 3 episodes that ended" + mark in captions                 # the dropout card, not only the first five
+    assert "3 of 3 patients at caseness" + mark in captions
+    assert "6 of 6 sessions that went ahead or were missed" in captions    # six sessions: not small
+
+
+# ---------------------------------------------------------------------------------------------
+# a bookmark whose period cannot be shown says so, and which period is shown instead
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("query, problem", [
+    ({"from": "2015-01-01", "to": "2015-12-31"}, "(1 Jan 2015 – 31 Dec 2015) had no data"),
+    ({"from": "2026-02-30", "to": "2026-03-31"}, "was not a valid period"),
+    ({"from": "2026-03-31", "to": "2026-01-01"}, "(31 Mar 2026 – 1 Jan 2026) was not a valid period"),
+])
+def test_a_bookmarked_period_that_cannot_be_shown_is_named_with_the_period_shown_instead(clinic, query, problem):
+    at = run(**query)
+    start, end = period(at)
+    notices = [i.value for i in at.info if i.value.startswith("The bookmarked period")]
+    assert len(notices) == 1 and problem in notices[0]
+    assert f"showing {start:%-d %b %Y} – {end:%-d %b %Y} instead" in notices[0]
+    at.date_input(key="f_period").set_value((start, start)).run()       # another period chosen: the notice goes
+    assert not any(i.value.startswith("The bookmarked period") for i in at.info)
+
+
+def test_a_bookmarked_period_within_the_data_shows_no_notice(clinic):
+    at = run(**{"from": "2025-06-01", "to": "2026-05-31"})
+    assert not any(i.value.startswith("The bookmarked period") for i in at.info)
+
+
+# ---------------------------------------------------------------------------------------------
+# clinicians: every clinician of the view, and small-number marks only where they can show
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture
+def four_clinicians(tmp_path):
+    """c1 six finished episodes, c2 four, c3 two, c4 seeing a patient but with no episode ended."""
+    from tests.builders import S
+
+    rows = []
+    for clinician, n in (("c1", 6), ("c2", 4), ("c3", 2)):
+        for i in range(n):
+            rows += [S(f"{clinician}p{i}", "2024-01-01", clinician_id=clinician, phq9=15, gad7=10),
+                     S(f"{clinician}p{i}", "2024-02-01", clinician_id=clinician, phq9=5, gad7=3,
+                       discharge_reason="planned")]
+    rows += [S("c4p0", "2024-01-10", clinician_id="c4", phq9=15, gad7=10),
+             S("c4p0", "2024-02-01", clinician_id="c4", phq9=12, gad7=9)]
+    path = _patient_clinic(tmp_path, rows)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WAYPOINT_DB", str(path))
+        yield mp, tmp_path
+
+
+def _comparison_tables(at: AppTest) -> list[pd.DataFrame]:
+    return [df.value.set_index("Clinician") for df in at.dataframe if "Against the funnel" in df.value.columns]
+
+
+def test_a_clinician_with_no_episode_ended_is_listed_as_no_episodes_not_fewer_than_5(four_clinicians):
+    at = run("clinicians.py")
+    tables = _comparison_tables(at)
+    assert len(tables) == 3                                         # recovery, reliable improvement, dropout
+    for table in tables:
+        assert list(table.index) == ["c1", "c2", "c3", "c4"]
+        assert list(table.loc["c4", ["Count", "Episodes", "Rate", "Against the funnel"]]) == ["no episodes"] * 4
+        assert table.loc["c3", "Episodes"] == "fewer than 5"
+    mix = dataframe_with(at, "Observed ÷ expected").set_index("Clinician")
+    assert mix.loc["c4", "Patients at caseness"] == "no episodes"
+    assert any(c.value.endswith("No episodes for this measure in the period: c4.") for c in at.caption)
+
+
+def test_the_small_number_column_is_shown_only_when_a_small_number_can_be_shown(four_clinicians):
+    mp, folder = four_clinicians
+    at = run("clinicians.py")                                       # suppression 5 = small number 5
+    assert all("Small number" not in t.columns for t in _comparison_tables(at))
+    assert "Small number" not in dataframe_with(at, "Observed ÷ expected").columns
+    config = folder / "clinic.toml"
+    config.write_text("[access]\nsuppress_below = 3\n")
+    mp.setenv("WAYPOINT_CONFIG", str(config))
+    at = run("clinicians.py")                                       # 3 or 4 episodes: shown, marked small
+    for table in _comparison_tables(at):
+        assert dict(table["Small number"]) == {"c1": "", "c2": "small number", "c3": "", "c4": ""}
+        assert table.loc["c3", "Episodes"] == "fewer than 3"
+
+
+def test_the_case_mix_chart_says_how_it_and_the_funnel_can_disagree(clinic):
+    at = run("clinicians.py")
+    assert any(c.value.endswith("within chance here once their case mix is allowed for, or the other way round.")
+               for c in at.caption)
+
+
+def test_the_scale_selector_says_the_headline_rates_and_trends_do_not_follow_it(clinic):
+    at = run()
+    help_text = at.selectbox(key="f_scale").help
+    assert "Caseload" in help_text and "severity at intake" in help_text
+    assert "does not change the headline rates or monthly trends" in help_text
+    assert "trends, caseload sparklines and the patient view" not in help_text

@@ -10,15 +10,24 @@ are not plotted (``analytics.access.suppress_comparison``)."""
 import pandas as pd
 import streamlit as st
 
-from analytics.access import FEWER_THAN, suppress_comparison
+from analytics.access import COMPARISON_LABELS, FEWER_THAN, suppress_comparison
+from analytics.errors import WaypointError
 from dashboard import charts, data, filters, ui
 
 f = filters.current()
 settings = f.settings()
+THRESHOLD = data.suppress_below()
+FEWER = FEWER_THAN.format(n=THRESHOLD)
+NONE = "no episodes"
+# A small number (settings.small_number) shown with a mark can only occur when it is above the
+# suppression threshold: otherwise every small figure reads "fewer than N" and a "Small number"
+# column or hollow points would always be empty.
+SMALL_SHOWN = settings.small_number > THRESHOLD
 
 st.title("Clinicians")
 st.caption(f"Episodes that ended {f.period_label}" + (f" · {ui.md(f.site)}" if f.site else "")
-           + ". Every clinician is shown, whatever the clinician filter says, so that each is seen against the clinic.")
+           + ". Every clinician who saw patients in the period is shown, whatever the clinician filter says, so that "
+             "each is seen against the clinic; one with no episode ended in it reads \"no episodes\".")
 
 with st.expander("How to read these charts", expanded=False, icon=":material/help:"):
     st.markdown(
@@ -29,14 +38,26 @@ with st.expander("How to read these charts", expanded=False, icon=":material/hel
         "episodes can sit far from the clinic's rate and still be within chance.\n"
         "- A point outside a limit is drawn as a triangle (▲ above, ▼ below) and is worth a conversation, "
         "not a verdict: check the case mix and the data first.\n"
-        f"- Hollow points rest on fewer than {settings.small_number} episodes: read them with great care.\n"
-        "- Case-mix-adjusted recovery compares each clinician's recoveries with the number expected if their "
+        + (f"- Hollow points rest on fewer than {settings.small_number} episodes: read them with great care.\n"
+           if SMALL_SHOWN else f"- A clinician with fewer than {THRESHOLD} episodes is named under the chart, not drawn.\n")
+        + "- Case-mix-adjusted recovery compares each clinician's recoveries with the number expected if their "
         "patients had recovered at the clinic's rate for their severity at intake. 1 means as expected."
     )
 
-comparison = ui.safe("The comparison", "outcomes.clinician_comparison", settings)
-THRESHOLD = data.suppress_below()
-FEWER = FEWER_THAN.format(n=THRESHOLD)
+
+def _comparison():
+    """Every clinician of the view against the clinic (``data.clinician_comparison``), or None
+    when it cannot be computed (said on the page)."""
+    try:
+        return data.clinician_comparison(settings)
+    except WaypointError as exc:
+        st.error(ui.md(exc))
+    except (ImportError, AttributeError, NotImplementedError) as exc:
+        ui.unavailable("The comparison", exc)
+    return None
+
+
+comparison = _comparison()
 
 MEASURES = {
     "recovery": ("Recovery", True, "of patients at caseness who recovered"),
@@ -59,7 +80,7 @@ def _as_text_percent(frame, columns):
     for c in out.columns:
         if out[c].dtype != object:
             continue
-        if not any(isinstance(v, str) and v == FEWER for v in out[c]):
+        if not any(isinstance(v, str) and v in (FEWER, NONE) for v in out[c]):
             try:  # nothing suppressed: keep it numeric so the table formats it (as a percentage)
                 out[c] = pd.to_numeric(out[c])
             except (TypeError, ValueError):
@@ -75,21 +96,45 @@ def _hidden(part) -> pd.Series:
     return pd.to_numeric(part["denominator"], errors="coerce").fillna(0) < THRESHOLD
 
 
+def _none(part) -> pd.Series:
+    return pd.to_numeric(part["denominator"], errors="coerce").fillna(0) == 0
+
+
+def _suppressed(part):
+    """The comparison rows with every figure of a row resting on too few episodes reading "fewer
+    than 5", and of a row resting on none reading "no episodes"."""
+    out = suppress_comparison(part, THRESHOLD)
+    figures = [c for c in out.columns if c not in COMPARISON_LABELS]
+    out.loc[_none(part).to_numpy(), figures] = NONE
+    return out
+
+
+def _small_marks(part) -> list[str]:
+    """"small number" for a row shown (not suppressed) that rests on fewer than settings.small_number."""
+    return ["small number" if s and not h else "" for s, h in zip(part["small"].fillna(False).astype(bool), _hidden(part))]
+
+
 def _shown(part):
     """The comparison rows in clinicians' words, in clinician order (not ranked); figures resting on
     too few episodes read "fewer than 5"."""
-    out = suppress_comparison(part, THRESHOLD).sort_values("clinician_id", kind="stable")
-    out = _as_text_percent(out, ("rate", "ci_low", "ci_high"))
+    part = part.sort_values("clinician_id", kind="stable")
+    out = _as_text_percent(_suppressed(part), ("rate", "ci_low", "ci_high"))
     return out.assign(
-        signal=[s if s == FEWER else SIGNALS.get(s, "no episodes") if not ui.is_missing(s) else "no episodes"
+        signal=[s if s in (FEWER, NONE) else SIGNALS.get(s, NONE) if not ui.is_missing(s) else NONE
                 for s in out["signal"]],
-        small=["small number" if s else "" for s in out["small"].fillna(False).astype(bool)],
-    )[["clinician_id", "numerator", "denominator", "rate", "ci_low", "ci_high", "target", "signal", "small"]].rename(columns={
+        small=_small_marks(part),
+    )[["clinician_id", "numerator", "denominator", "rate", "ci_low", "ci_high", "target", "signal"]
+      + (["small"] if SMALL_SHOWN else [])].rename(columns={
         "clinician_id": "Clinician", "numerator": "Count", "denominator": "Episodes", "rate": "Rate",
         "ci_low": "95 % low", "ci_high": "95 % high", "target": "Clinic rate", "signal": "Against the funnel",
         "small": "Small number",
     })
 
+
+CASE_MIX_VS_FUNNEL = (
+    ":material/info: The funnels above compare each clinician's raw recovery rate with the clinic's; this ratio also "
+    "allows for how unwell their patients were at the start. So a clinician can sit below a funnel limit and still be "
+    "within chance here once their case mix is allowed for, or the other way round.")
 
 PERCENT = {c: st.column_config.NumberColumn(format="percent") for c in ("Rate", "95 % low", "95 % high", "Clinic rate")}
 
@@ -120,6 +165,10 @@ if comparison is not None:
                     st.caption(f":material/visibility_off: Not shown, {FEWER} episodes: "
                                + ", ".join(ui.md(c) for c in sorted(hidden["clinician_id"]))
                                + ". A rate resting on so few episodes says little and could identify patients.")
+                nobody = part[_none(part)]
+                if len(nobody):
+                    st.caption(":material/block: No episodes for this measure in the period: "
+                               + ", ".join(ui.md(c) for c in sorted(nobody["clinician_id"])) + ".")
                 small = part[part["small"].fillna(False).astype(bool) & ~_hidden(part)]
                 if len(small):
                     st.caption(f":material/warning: Small numbers (fewer than {settings.small_number} episodes): "
@@ -140,9 +189,11 @@ if comparison is not None:
                 st.plotly_chart(charts.ratio_intervals(drawn, label="clinician_id", ratio="oe_ratio", low="oe_ci_low",
                                                        high="oe_ci_high", small="small", observed="numerator",
                                                        expected="expected"), key="case-mix")
-            ui.table(_as_text_percent(suppress_comparison(mix, THRESHOLD), ()).sort_values("clinician_id")[["clinician_id", "denominator", "numerator", "expected", "oe_ratio",
-                                                      "oe_ci_low", "oe_ci_high", "small"]].assign(
-                small=lambda d: ["small number" if s else "" for s in d["small"].fillna(False).astype(bool)]).rename(columns={
+                st.caption(CASE_MIX_VS_FUNNEL)
+            mix = mix.sort_values("clinician_id", kind="stable")
+            ui.table(_as_text_percent(_suppressed(mix), ()).assign(small=_small_marks(mix))[
+                ["clinician_id", "denominator", "numerator", "expected", "oe_ratio", "oe_ci_low", "oe_ci_high"]
+                + (["small"] if SMALL_SHOWN else [])].rename(columns={
                     "clinician_id": "Clinician", "denominator": "Patients at caseness", "numerator": "Recovered",
                     "expected": "Expected recoveries", "oe_ratio": "Observed ÷ expected", "oe_ci_low": "95 % low",
                     "oe_ci_high": "95 % high", "small": "Small number"}),

@@ -53,34 +53,50 @@ def _delta(now, then):
 
 
 def _tile(col, label: str, value: str, *, delta=None, good_when_up: bool = True, help: str, count_text: str,
-          small: bool = False) -> None:
+          small: bool = False, change_note: str | None = None, before_counts: str | None = None) -> None:
     with col.container(border=True, height="stretch"):
         unchanged = delta is not None and round(float(delta) * 1000) == 0   # 0.0 pp: no arrow, no colour
         st.metric(label, value, delta=ui.points(delta),
                   delta_color="off" if unchanged else ("normal" if good_when_up else "inverse"),
                   delta_arrow="off" if unchanged else "auto",
                   help=help, delta_description="vs previous period" if delta is not None else None)
-        st.caption(count_text + (" · :material/warning: small number, read with care" if small else ""))
+        st.caption(count_text + (f" ({before_counts} before)" if before_counts and delta is not None else "")
+                   + (" · :material/warning: small number, read with care" if small else ""))
+        if change_note:
+            st.caption(f":material/block: {change_note}")
+
+
+def _rate_tile(label: str, now: tuple, then: tuple, *, unit: str, help: str, good_when_up: bool) -> dict:
+    """A rate card from (rate, count, out of) in this period and the previous one: marked small when
+    it rests on fewer than settings.small_number, its change shown only when both periods rest on
+    at least that many (else the reason, in words), the previous period's counts in its help."""
+    (rate, num, den), (rate_then, num_then, den_then) = now, then
+    note = ui.change_withheld(den, den_then, settings.small_number, unit) if before else None
+    if before:
+        help += f"\n\nPrevious period: {ui.pct(rate_then)} ({ui.count(num_then)} of {ui.count(den_then)} {unit})."
+    return dict(label=label, value=ui.pct(rate), delta=None if note else _delta(rate, rate_then),
+                good_when_up=good_when_up, help=help, count_text=f"{ui.count(num)} of {ui.count(den)} {unit}",
+                small=ui.is_small(den, settings.small_number), change_note=note,
+                before_counts=f"{ui.count(num_then)} of {ui.count(den_then)}" if before else None)
 
 
 if kpis:
     att_now, att_then = _att(kpis), _att(before)
+    then = before or {}
     tiles = []
     for label, key, num, den, higher_better, of_what, explain in TILES:
-        tiles.append(dict(label=label, value=ui.pct(kpis[key]), delta=_delta(kpis[key], (before or {}).get(key)),
-                          good_when_up=higher_better, help=explain,
-                          count_text=f"{ui.count(kpis[num])} of {ui.count(kpis[den])} {of_what}",
-                          small=not ui.is_missing(kpis[den]) and 0 < int(kpis[den]) < settings.small_number))
-    tiles.insert(5, dict(
-        label="Attendance", value=ui.pct(att_now.get("attendance_rate")),
-        delta=_delta(att_now.get("attendance_rate"), att_then.get("attendance_rate")), good_when_up=True,
+        tiles.append(_rate_tile(label, (kpis[key], kpis[num], kpis[den]), (then.get(key), then.get(num), then.get(den)),
+                                unit=of_what, help=explain, good_when_up=higher_better))
+    tiles.insert(5, _rate_tile(
+        "Attendance", (att_now.get("attendance_rate"), att_now.get("attended"), _took_place(att_now)),
+        (att_then.get("attendance_rate"), att_then.get("attended"), _took_place(att_then)),
+        unit="sessions that went ahead or were missed", good_when_up=True,
         help="Attended ÷ (attended + no-shows + late cancellations), over sessions in the period. "
-             "Cancellations made in good time are not counted against it.",
-        count_text=f"{ui.count(att_now.get('attended'))} of {ui.count(_took_place(att_now))} sessions that went ahead or were missed"))
-    tiles.insert(6, dict(
-        label="Dropout", value=ui.pct(kpis["dropout_rate"]), delta=_delta(kpis["dropout_rate"], (before or {}).get("dropout_rate")),
-        good_when_up=False, help="Ended without a planned ending: discharged as dropout, or no contact for 90 days.",
-        count_text=f"{ui.count(kpis['dropout'])} of {ui.count(kpis['ended'])} episodes that ended"))
+             "Cancellations made in good time are not counted against it."))
+    tiles.insert(6, _rate_tile(
+        "Dropout", (kpis["dropout_rate"], kpis["dropout"], kpis["ended"]),
+        (then.get("dropout_rate"), then.get("dropout"), then.get("ended")), unit="episodes that ended",
+        good_when_up=False, help="Ended without a planned ending: discharged as dropout, or no contact for 90 days."))
     tiles.append(dict(
         label="Still in treatment", value=ui.count(kpis["active"]),
         help=f"Of the episodes open at some time in the period, those still in treatment {as_of} (the latest "
@@ -94,7 +110,8 @@ if kpis:
     if previous_settings:
         st.caption(f"Changes are in percentage points against the previous {(f.date_to - f.date_from).days + 1} days "
                    f"({previous_settings.date_from:%d %b %Y} – {previous_settings.date_to:%d %b %Y}). "
-                   "For deterioration and dropout a fall is good, and is shown in green.")
+                   "For deterioration and dropout a fall is good, and is shown in green. A change is not shown "
+                   f"when either period rests on fewer than {settings.small_number}: so few can swing widely by chance.")
 
     # opened on demand (on_change="rerun"): in a large clinic this table and its CSV are most of
     # what a page run costs, and most visits do not open it
