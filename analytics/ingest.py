@@ -442,10 +442,13 @@ def _set_aside_repeated_headers(con: duckdb.DuckDBPyConnection, src: Source, res
     if not keys or not names:
         return malformed
     listed = ", ".join(_lit(n) for n in names)
-    # a cheap first look (text equality on the key columns), then the few rows it finds in full
+    # a cheap first look (a date column's text not starting with a digit, then text equality on the
+    # key columns), then the few rows it finds in full
+    dated = [res.fields[f] for f in ("session_date", "date") if f in res.fields]
+    first = f"NOT (c{dated[0]}[1] BETWEEN '0' AND '9') AND " if dated else ""
     found = con.execute(
-        f"SELECT * FROM _in_raw WHERE {' AND '.join(f'trim(c{i}) IN ({listed})' for i in keys)} ORDER BY line LIMIT 1000"
-    ).fetchall()
+        f"SELECT * FROM _in_raw WHERE {first}{' AND '.join(f'trim(c{i}) IN ({listed})' for i in keys)} "
+        "ORDER BY line LIMIT 1000").fetchall()
     if not found:
         return malformed
     header_norms = [norm(h) for h in src.headers]
@@ -591,21 +594,29 @@ def _check_sessions(con: duckdb.DuckDBPyConnection, res: Resolved, fmts: list[st
     con.execute(f"CREATE OR REPLACE TEMP VIEW _in_rows AS SELECT line, {cols} FROM _in_raw")
     cells = " UNION ALL ".join(
         f"SELECT line, {_lit(s.scale)} AS scale, {s.item} AS item, {_text(s.index)} AS raw FROM _in_raw "
-        f"WHERE {_text(s.index)} IS NOT NULL AND lower({_text(s.index)}) NOT IN ({_NO_SCORE_SQL})" for s in res.scores)
+        f"WHERE {_text(s.index)} IS NOT NULL "
+        f"AND (c{s.index}[1] BETWEEN '0' AND '9' OR lower({_text(s.index)}) NOT IN ({_NO_SCORE_SQL}))"
+        for s in res.scores)
     if not cells:
         cells = "SELECT CAST(NULL AS BIGINT) AS line, '' AS scale, 0 AS item, '' AS raw WHERE false"
     con.execute(f"CREATE OR REPLACE TEMP VIEW _in_cells AS {cells}")
     params = {"date_formats": fmts, "date_label": date_pattern_label(fmts[0]), "today": today}
     con.execute("CREATE OR REPLACE TEMP TABLE _in_sessions AS " + read_sql("ingest/check_sessions.sql"), params)
-    for statement in _statements(read_sql("ingest/match_times.sql")):   # a time given on one side only
-        con.execute(statement)
+    stored = scalar(con, "SELECT EXISTS (SELECT 1 FROM sessions)")     # nothing to match in a new database
+    if stored:
+        for statement in _statements(read_sql("ingest/match_times.sql")):   # a time given on one side only
+            con.execute(statement)
     con.execute("CREATE OR REPLACE TEMP TABLE _in_scores AS " + read_sql("ingest/check_scores.sql"))
     # the file's score columns: stored scores in any other column are kept (sql/ingest/carried_scores.sql)
     con.execute("CREATE OR REPLACE TEMP TABLE _in_file_columns (scale VARCHAR, item INTEGER)")
     if res.scores:
         con.executemany("INSERT INTO _in_file_columns VALUES (?, ?)",
                         sorted({(s.scale, s.item) for s in res.scores}))
-    con.execute("CREATE OR REPLACE TEMP TABLE _in_carried_lines AS " + read_sql("ingest/carried_scores.sql"))
+    if stored:
+        con.execute("CREATE OR REPLACE TEMP TABLE _in_carried_lines AS " + read_sql("ingest/carried_scores.sql"))
+    else:
+        con.execute("CREATE OR REPLACE TEMP TABLE _in_carried_lines "
+                    "(line BIGINT, scale VARCHAR, item INTEGER, score INTEGER)")
     con.execute("CREATE OR REPLACE TEMP TABLE _in_checked AS " + read_sql("ingest/classify_sessions.sql"))
 
 
@@ -617,15 +628,17 @@ def _id_notes(con: duckdb.DuckDBPyConnection, res: Resolved) -> tuple[str, ...]:
     for field, what in (("patient_id", "patient"), ("clinician_id", "clinician")):
         if field not in res.fields:
             continue
-        v = f"trim(c{res.fields[field]})"
+        c = f"c{res.fields[field]}"
+        # only IDs with ".0" or a non-ASCII letter are looked at closely (a cheap first filter)
         decimal, d_line, d_example, decomposed, n_line, n_example = con.execute(
-            f"""SELECT count(DISTINCT CASE WHEN {v} LIKE '%.0' AND regexp_full_match({v}, '[0-9]+[.]0+') THEN {v} END),
-                       min(CASE WHEN {v} LIKE '%.0' AND regexp_full_match({v}, '[0-9]+[.]0+') THEN line END),
-                       arg_min({v}, CASE WHEN {v} LIKE '%.0' AND regexp_full_match({v}, '[0-9]+[.]0+') THEN line END),
-                       count(DISTINCT CASE WHEN strlen({v}) <> length({v}) AND {v} <> nfc_normalize({v}) THEN {v} END),
-                       min(CASE WHEN strlen({v}) <> length({v}) AND {v} <> nfc_normalize({v}) THEN line END),
-                       arg_min({v}, CASE WHEN strlen({v}) <> length({v}) AND {v} <> nfc_normalize({v}) THEN line END)
-                FROM _in_raw""").fetchall()[0]
+            f"""SELECT count(DISTINCT CASE WHEN regexp_full_match(v, '[0-9]+[.]0+') THEN v END),
+                       min(CASE WHEN regexp_full_match(v, '[0-9]+[.]0+') THEN line END),
+                       arg_min(v, CASE WHEN regexp_full_match(v, '[0-9]+[.]0+') THEN line END),
+                       count(DISTINCT CASE WHEN v <> nfc_normalize(v) THEN v END),
+                       min(CASE WHEN v <> nfc_normalize(v) THEN line END),
+                       arg_min(v, CASE WHEN v <> nfc_normalize(v) THEN line END)
+                FROM (SELECT line, trim({c}) AS v FROM _in_raw
+                      WHERE {c} LIKE '%.0%' OR strlen({c}) <> length({c}))""").fetchall()[0]
         if decimal:
             notes.append(f"{decimal:,} {what} ID(s) look like numbers a spreadsheet rewrote (e.g. {d_example!r} on "
                          f"line {d_line}): to Waypoint '123.0' and '123' are different {what}s; keep the column "
@@ -641,8 +654,9 @@ def _no_score_note(con: duckdb.DuckDBPyConnection, res: Resolved) -> tuple[str, 
     blank: a session whose score was not taken still happened."""
     if not res.scores:
         return ()
-    cells = " UNION ALL ".join(f"SELECT line, trim(c{s.index}) AS v FROM _in_raw "
-                               f"WHERE lower(trim(c{s.index})) IN ({_NO_SCORE_SQL})" for s in res.scores)
+    cells = " UNION ALL ".join(f"SELECT line, trim(c{s.index}) AS v FROM _in_raw "      # scores start with a digit
+                               f"WHERE NOT (c{s.index}[1] BETWEEN '0' AND '9') "
+                               f"AND lower(trim(c{s.index})) IN ({_NO_SCORE_SQL})" for s in res.scores)
     n, line, example = con.execute(f"SELECT count(*), min(line), arg_min(v, line) FROM ({cells})").fetchall()[0]
     if not n:
         return ()
