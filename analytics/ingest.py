@@ -471,6 +471,22 @@ def _set_aside_repeated_headers(con: duckdb.DuckDBPyConnection, src: Source, res
     return pd.concat([malformed, extra], ignore_index=True).sort_values("line", kind="stable").reset_index(drop=True)
 
 
+def _empty_rows_skipped(con: duckdb.DuckDBPyConnection, src: Source, res: Resolved) -> tuple[str, ...]:
+    """Rows with every field empty (",,,,," -- a spreadsheet's trailing rows) hold nothing to keep or
+    fix: they are left out, as blank lines are, and counted in the summary rather than listed as
+    rejected rows missing four fields."""
+    key = res.fields.get("patient_id")
+    if key is None:
+        return ()
+    empty = " AND ".join(f"NULLIF(trim(c{i}), '') IS NULL" for i in range(len(src.headers)))
+    n, first = con.execute(f"SELECT count(*), min(line) FROM _in_raw WHERE NULLIF(trim(c{key}), '') IS NULL "
+                           f"AND {empty}").fetchall()[0]
+    if not n:
+        return ()
+    con.execute(f"DELETE FROM _in_raw WHERE NULLIF(trim(c{key}), '') IS NULL AND {empty}")
+    return (f"{n:,} empty row(s), only delimiters (the first on line {first}), left out",)
+
+
 def _swallowed(reason: str, raw: Any) -> str:
     """A malformed row whose text runs over several lines of the file: a quote opened and never
     closed took the lines after it into this one row. Say so, and how many, so the rows it hid
@@ -799,7 +815,7 @@ def _import_one(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, *,
             try:
                 rows_read, malformed = _load_raw(con, src)
                 malformed = _set_aside_repeated_headers(con, src, res, label, malformed)
-                id_notes = _id_notes(con, res)
+                id_notes = _empty_rows_skipped(con, src, res) + _id_notes(con, res)
                 # optional pseudonymisation (analytics/pseudonym.py): patient IDs become keyed hashes
                 if apply_pseudonyms(con, res.fields.get("patient_id")):
                     id_notes = tuple(note.split(" (e.g.")[0] + " (examples withheld: pseudonymised import)"

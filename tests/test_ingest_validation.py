@@ -202,3 +202,11 @@ def test_scores_with_no_attended_session_on_their_date_are_kept_and_the_summary_
     assert result.new_rows == 3
     assert ("  2 score(s) have no attended session of that patient on that date (the first on line 3): they are "
             "kept, and count in the figures once a session log has that session") in result.summary().splitlines()
+
+
+def test_rows_of_delimiters_only_are_left_out_and_counted_not_rejected(tmp_path):
+    text = f"{HEADER}\np1,c1,2025-01-06,attended,12,9\n,,,,,\n , ,,,,\np2,c1,2025-01-07,attended,10,8\n"
+    con = fresh()
+    result = ingest(con, csv_file(tmp_path, text))
+    assert (result.rows_read, result.new_rows, result.rejected) == (4, 2, 0)
+    assert "  2 empty row(s), only delimiters (the first on line 3), left out" in result.summary().splitlines()
