@@ -208,3 +208,33 @@ def test_row_hashes_are_those_earlier_versions_stored(tmp_path):
     ]
     again = ingest(con, csv_file(tmp_path, text, name="again.csv"))
     assert (again.new_rows, again.updated_rows, again.unchanged) == (0, 0, 3)
+
+
+@pytest.mark.parametrize("later", [
+    ["p1,c1,2025-01-13,attended,12,10\n", "p1,c1,2025-01-13,attended,11,10\n"],
+    # later exports without the GAD-7 column
+    ["p1,c1,2025-01-13,attended,12\n", "p1,c1,2025-01-13,attended,11\n"],
+])
+def test_undoing_batches_out_of_order_brings_back_what_was_there_before_them(tmp_path, later):
+    con = fresh()
+    ingest(con, csv_file(tmp_path, FIRST, "first.csv"))
+    before = snapshot(con)
+    header = HEADER if later[0].count(",") == 5 else "patient_id,clinician_id,session_date,status,phq9"
+    second = ingest(con, csv_file(tmp_path, f"{header}\n{later[0]}", "second.csv"))
+    third = ingest(con, csv_file(tmp_path, f"{header}\n{later[1]}", "third.csv"))
+    undo_import(con, second.batch_id)              # the earlier one first: the third's values stay
+    assert ("p1", "2025-01-13", "phq9", 11) in scores(con)
+    undo_import(con, third.batch_id)
+    assert snapshot(con) == before
+
+
+def test_undoing_measurement_batches_out_of_order_brings_back_the_first_score(tmp_path):
+    con = fresh()
+    long = "patient_id,date,measure,score\np1,2025-01-06,PHQ-9,{}\n"
+    ingest(con, csv_file(tmp_path, long.format(18), "m1.csv"))
+    before = snapshot(con)
+    second = ingest(con, csv_file(tmp_path, long.format(12), "m2.csv"))
+    third = ingest(con, csv_file(tmp_path, long.format(10), "m3.csv"))
+    undo_import(con, second.batch_id)
+    undo_import(con, third.batch_id)
+    assert snapshot(con) == before

@@ -9,6 +9,33 @@ SELECT measurement_key FROM replaced_measurements
 WHERE replaced_by = $batch AND session_key IS NULL
   AND measurement_key IN (SELECT measurement_key FROM measurements WHERE batch_id = $batch);
 
+-- Versions this batch replaced, of rows a later import has since written again: they pass to that
+-- later import, so that undoing it too brings back what was there before this batch (dropped with
+-- this batch's own versions, they were lost when batches were undone out of order).
+CREATE OR REPLACE TEMP TABLE _undo_handover AS
+SELECT session_key AS row_key, replaced_by AS later FROM replaced_sessions
+WHERE batch_id = $batch AND replaced_by <> $batch
+UNION ALL
+SELECT measurement_key, replaced_by FROM replaced_measurements
+WHERE batch_id = $batch AND session_key IS NULL AND replaced_by <> $batch;
+
+UPDATE replaced_sessions SET replaced_by = h.later
+FROM _undo_handover h
+WHERE replaced_sessions.replaced_by = $batch AND replaced_sessions.session_key = h.row_key;
+
+UPDATE replaced_measurements SET replaced_by = h.later
+FROM _undo_handover h
+WHERE replaced_measurements.replaced_by = $batch
+  AND (replaced_measurements.session_key = h.row_key
+       OR (replaced_measurements.session_key IS NULL AND replaced_measurements.measurement_key = h.row_key));
+
+UPDATE replaced_item_scores SET replaced_by = h.later
+FROM _undo_handover h
+WHERE replaced_item_scores.replaced_by = $batch
+  AND regexp_replace(replaced_item_scores.measurement_key, '\|[^|]*$', '') = h.row_key;
+
+DROP TABLE _undo_handover;
+
 DELETE FROM item_scores WHERE batch_id = $batch;
 DELETE FROM measurements WHERE batch_id = $batch;
 DELETE FROM sessions WHERE batch_id = $batch;
