@@ -209,7 +209,11 @@ def cmd_ingest(args) -> int:
 
     from . import pseudonym
 
-    con = _connect(args, create=True)
+    from .db import connect, resolve_path
+
+    # a dry run into a database that does not exist yet checks against an empty one, making no file
+    new = args.dry_run and resolve_path(args.db) != ":memory:" and not Path(resolve_path(args.db)).exists()
+    con = connect(":memory:") if new else _connect(args, create=True)
     with pseudonym.for_import(args.config, required=args.pseudonymise):  # patient IDs -> keyed hashes
         results = ingest.ingest_files(
             con, [Path(f) for f in args.files], mapping=args.mapping, dry_run=args.dry_run,

@@ -491,8 +491,9 @@ def _swallowed(reason: str, raw: Any) -> str:
     """A malformed row whose text runs over several lines of the file: a quote opened and never
     closed took the lines after it into this one row. Say so, and how many, so the rows it hid
     are not taken for lost."""
-    extra = str(raw or "").rstrip("\r\n").count("\n")
-    if not extra:
+    text = str(raw or "")
+    extra = text.rstrip("\r\n").count("\n")
+    if not extra or '"' not in text:        # several lines without a quote: blank lines, not a quote
         return reason
     return (f"{reason}; a quote opened in this row is never closed, so the {extra} line(s) after it were read "
             "into it (they are in this row's raw line): fix the quote and import the file again")

@@ -98,3 +98,10 @@ def test_the_import_log_shows_a_dash_not_nan_for_a_batch_never_undone(clinic, tm
     assert cli.main(["imports", "--db", str(clinic)]) == 0
     table = capsys.readouterr().out
     assert "NaN" not in table and "—" in table
+
+
+def test_a_dry_run_into_a_database_that_does_not_exist_makes_no_file(tmp_path, capsys):
+    db = tmp_path / "new.duckdb"
+    export = csv_file(tmp_path, f"{HEADER}\np1,c1,2025-01-06,attended,,\n")
+    assert cli.main(["ingest", "--db", str(db), "--dry-run", str(export)]) == 0
+    assert "1 new" in capsys.readouterr().out and not db.exists()
