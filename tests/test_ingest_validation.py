@@ -213,7 +213,8 @@ def test_rows_of_delimiters_only_are_left_out_and_counted_not_rejected(tmp_path)
 
 
 def test_a_row_with_too_many_fields_before_a_blank_line_is_not_said_to_have_an_open_quote(tmp_path):
-    text = f"{HEADER}\np1,c1,2025-01-06,attended,12,9\np2,c1,2025-01-07,attended,12,9,extra\n\np3,c1,2025-01-08,attended,1,1\n"
+    text = (f"{HEADER}\np1,c1,2025-01-06,attended,12,9\n\np2,c1,2025-01-07,attended,12,9,extra\n\n"
+            "p3,c1,2025-01-08,attended,x,1\n")
     con = fresh()
     result = ingest(con, csv_file(tmp_path, text))
     assert not any("quote" in reason for reason in result.reasons), result.reasons
