@@ -471,6 +471,22 @@ def _set_aside_repeated_headers(con: duckdb.DuckDBPyConnection, src: Source, res
     return pd.concat([malformed, extra], ignore_index=True).sort_values("line", kind="stable").reset_index(drop=True)
 
 
+def _undo_formula_guard(con: duckdb.DuckDBPyConnection, src: Source) -> None:
+    """A --rejects file (or a table downloaded from the dashboard) has a "'" put before cells that
+    begin with = + - @ (analytics/safecsv.py: a spreadsheet would run them as formulas). Fixed and
+    uploaded again, such a file is recognised by its "line" and "reasons" columns, and the "'" is
+    taken off again, so that "-" and "+North" arrive as they were written."""
+    names = {norm(h) for h in src.headers}
+    if not {"line", "reasons"} <= names:
+        return
+    from .safecsv import FORMULA_STARTS
+
+    starts = ", ".join(_lit(c) for c in FORMULA_STARTS)
+    for i in range(len(src.headers)):
+        con.execute(f"UPDATE _in_raw SET c{i} = substr(c{i}, 2) "
+                    f"WHERE starts_with(c{i}, chr(39)) AND substr(c{i}, 2, 1) IN ({starts})")
+
+
 def _empty_rows_skipped(con: duckdb.DuckDBPyConnection, src: Source, res: Resolved) -> tuple[str, ...]:
     """Rows with every field empty (",,,,," -- a spreadsheet's trailing rows) hold nothing to keep or
     fix: they are left out, as blank lines are, and counted in the summary rather than listed as
@@ -816,6 +832,7 @@ def _import_one(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, *,
             try:
                 rows_read, malformed = _load_raw(con, src)
                 malformed = _set_aside_repeated_headers(con, src, res, label, malformed)
+                _undo_formula_guard(con, src)
                 id_notes = _empty_rows_skipped(con, src, res) + _id_notes(con, res)
                 # optional pseudonymisation (analytics/pseudonym.py): patient IDs become keyed hashes
                 if apply_pseudonyms(con, res.fields.get("patient_id")):

@@ -218,3 +218,16 @@ def test_a_row_with_too_many_fields_before_a_blank_line_is_not_said_to_have_an_o
     con = fresh()
     result = ingest(con, csv_file(tmp_path, text))
     assert not any("quote" in reason for reason in result.reasons), result.reasons
+
+
+def test_a_rejects_file_fixed_and_uploaded_again_arrives_without_its_formula_guard(tmp_path):
+    con = fresh()
+    text = "patient_id,clinician_id,session_date,status,site,phq9\np2,c1,2025-01-32,attended,+North,8\n"
+    ingest(con, csv_file(tmp_path, text), rejects=tmp_path / "rejects.csv")
+    written = (tmp_path / "rejects.csv").read_text(encoding="utf-8-sig")
+    assert "'+North" in written                                  # guarded against spreadsheet formulas
+    fixed = tmp_path / "fixed.csv"
+    fixed.write_text(written.replace("2025-01-32", "2025-01-30"), encoding="utf-8")
+    result = ingest(con, fixed)
+    assert result.new_rows == 1
+    assert con.execute("SELECT site FROM sessions").fetchall() == [("+North",)]
