@@ -193,6 +193,7 @@ def sidebar() -> Filters:
         st.session_state["f_clinician"] = ALL
     if st.session_state.get("f_scale") not in scales:
         st.session_state["f_scale"] = scales[0]
+    st.session_state["f_period"] = _within(st.session_state.get("f_period"), opts, period_default)
 
     with st.sidebar:
         st.markdown("**Filters**")
@@ -241,6 +242,18 @@ def url_params(filters: Filters, **extra: str) -> dict[str, str]:
     """The URL of a view: its filters (those set) and ``extra`` keys, for ``st.switch_page``, which
     otherwise clears the URL and, with it, the sidebar's filters."""
     return {**{k: v for k, v in _url_values(filters).items() if v is not None}, **extra}
+
+
+def _within(period: Any, opts: Any, default: Any) -> Any:
+    """The chosen period kept inside the data's dates: an undo (or an import) can move them, and a
+    period outside them would stop the page."""
+    if not period or not opts.first_date or not opts.last_date:
+        return period if period else default
+    dates = tuple(period)
+    clipped = tuple(min(max(d, opts.first_date), opts.last_date) for d in dates)
+    if len(clipped) == 2 and clipped[0] > clipped[1]:
+        return default
+    return clipped
 
 
 def current() -> Filters:

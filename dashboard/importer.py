@@ -48,7 +48,9 @@ def sample_link() -> None:
 def _uploads() -> list[tuple[str, bytes]]:
     round_ = st.session_state.setdefault(UPLOADER_KEY, 0)
     files = st.file_uploader(
-        "Session export(s) — CSV", type=["csv"], accept_multiple_files=True, key=f"uploader-{round_}",
+        # other types too, so that Waypoint says what a workbook or an archive is and what to do
+        "Session export(s) — CSV", type=["csv", "txt", "tsv", "xlsx", "xls", "gz", "zip"],
+        accept_multiple_files=True, key=f"uploader-{round_}",
         help="Exports from your practice-management system, one row per appointment. Several files at once "
              "are fine (for example one per year or per site). Up to "
              f"{st.get_option('server.maxUploadSize')} MB per file; for bigger exports use `waypoint ingest` "
@@ -74,7 +76,10 @@ def _full_mapping(mapping: dict[str, str | None] | None, encoding: str | None) -
 
 
 @st.cache_data(show_spinner="Reading the file(s)…", max_entries=4)
-def _preview(uploads: tuple[tuple[str, bytes], ...], mapping: tuple | None, encoding: str | None = None) -> Any:
+def _preview(uploads: tuple[tuple[str, bytes], ...], mapping: tuple | None, encoding: str | None = None,
+             version: Any = None) -> Any:
+    """The checks of the uploads against the database as it is (``version``: a preview made before
+    an import or an undo is not shown after it)."""
     return data.preview_uploads(list(uploads), _full_mapping(dict(mapping) if mapping else None, encoding))
 
 
@@ -120,7 +125,10 @@ def _report(preview: Any) -> tuple[int, pd.DataFrame]:
 def flow(*, imported_by: str = "dashboard") -> None:
     """Upload, check, confirm, import."""
     if msg := st.session_state.pop("flash", None):
-        st.success(flash_text(msg), icon=":material/check_circle:")
+        if st.session_state.pop("flash-warn", False):   # rows set aside, or notes to read
+            st.warning(flash_text(msg), icon=":material/warning:")
+        else:
+            st.success(flash_text(msg), icon=":material/check_circle:")
     uploads = _uploads()
     if not uploads:
         return
@@ -129,7 +137,8 @@ def flow(*, imported_by: str = "dashboard") -> None:
     mapping = st.session_state.get(mapping_key)
     encoding = _encoding_choice(round_)
     try:
-        preview = _preview(tuple(uploads), tuple(sorted(mapping.items())) if mapping else None, encoding)
+        preview = _preview(tuple(uploads), tuple(sorted(mapping.items())) if mapping else None, encoding,
+                           data.data_version())
     except WaypointError as exc:
         st.error(ui.md(exc), icon=":material/error:")
         if "[file] encoding" in str(exc):
@@ -159,6 +168,11 @@ def flow(*, imported_by: str = "dashboard") -> None:
         for result in getattr(preview, "results", []):
             for note in getattr(result, "notes", ()):
                 st.warning(ui.md(f"{result.file_name}: {note}"), icon=":material/spellcheck:")
+            if getattr(result, "ignored_columns", ()):
+                st.warning(ui.md(f"{result.file_name}: columns not used: {', '.join(result.ignored_columns)}. If one "
+                                 "holds a score or a field Waypoint needs, match it in the table above (a scale's "
+                                 "column can be named in a mapping file: see Your export in the README)."),
+                           icon=":material/view_column:")
         st.caption("The first rows of your file:")
         st.dataframe(head, hide_index=True, height=min(250, 38 + 35 * len(head)))
 
@@ -177,6 +191,7 @@ def flow(*, imported_by: str = "dashboard") -> None:
                 st.error(ui.md(exc), icon=":material/error:")
                 return
         st.session_state["flash"] = "\n".join(r.summary() for r in results)
+        st.session_state["flash-warn"] = any(r.rejected or r.notes for r in results)
         st.session_state[UPLOADER_KEY] = round_ + 1
         st.rerun()
     if to_import == 0:

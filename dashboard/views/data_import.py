@@ -22,6 +22,7 @@ else:
               "rows_read": "Rows read", "new_rows": "New", "updated_rows": "Changed", "unchanged": "Unchanged",
               "duplicates": "Duplicates", "rejected": "Rejected", "imported_by": "Imported by",
               "imported_at": "Imported at", "undone_at": "Undone at"}
+    history = history.sort_values("batch_id", ascending=False, kind="stable")   # the latest first
     ui.table(history, "import history", key="imports",
              column_config={c: st.column_config.Column(label) for c, label in LABELS.items() if c in history})
     undoable = history[history["undone_at"].isna()] if "undone_at" in history else history
@@ -36,10 +37,15 @@ else:
                     .iloc[0].tolist()),
             )
             sure = st.checkbox("I understand this changes the figures on every page", key="undo-sure")
-            if st.button("Undo this import", disabled=not sure, key="undo-go", icon=":material/undo:"):
+            chosen = undoable.loc[undoable["batch_id"] == batch].iloc[0]
+            if st.button(f"Undo import {int(batch)} ({chosen['file_name']}: {int(chosen['new_rows']):,} new, "
+                         f"{int(chosen['updated_rows']):,} changed row(s))", disabled=not sure, key="undo-go",
+                         icon=":material/undo:"):
                 try:
                     st.session_state["flash"] = data.undo_import(int(batch))
                 except WaypointError as exc:
                     st.error(ui.md(exc))
                 else:
+                    for key in ("undo-sure", "undo-batch"):      # not left armed for a second click
+                        st.session_state.pop(key, None)
                     st.rerun()

@@ -1,0 +1,57 @@
+"""The Data page as the person who uploads exports uses it: the latest import first, an undo that
+names what it takes back and is not left armed after it, and checks that follow the database."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics.db import connect
+from analytics.ingest import ingest_files
+from tests.ingest_helpers import HEADER, TODAY, csv_file
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+
+
+@pytest.fixture
+def two_imports(tmp_path, monkeypatch):
+    db = tmp_path / "clinic.duckdb"
+    con = connect(db)
+    ingest_files(con, [csv_file(tmp_path, f"{HEADER}\np1,c1,2025-01-06,attended,18,12\n", "january.csv")], today=TODAY)
+    ingest_files(con, [csv_file(tmp_path, f"{HEADER}\np2,c1,2025-02-03,attended,15,10\n"
+                                          "p1,c1,2025-01-06,attended,17,12\n", "february.csv")], today=TODAY)
+    con.close()
+    monkeypatch.setenv("WAYPOINT_DB", str(db))
+    monkeypatch.delenv("WAYPOINT_CONFIG", raising=False)
+    return db
+
+
+def _data_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("views/data_import.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_the_latest_import_is_first_and_the_one_undo_offers(two_imports):
+    at = _data_page()
+    history = next(d.value for d in at.dataframe if "batch_id" in d.value.columns)
+    assert list(history["batch_id"]) == [2, 1]
+    assert at.selectbox(key="undo-batch").value == 2
+    assert at.button(key="undo-go").label == "Undo import 2 (february.csv: 1 new, 1 changed row(s))"
+    assert at.button(key="undo-go").disabled
+
+
+def test_after_an_undo_the_undo_is_not_left_armed(two_imports):
+    at = _data_page()
+    at.checkbox(key="undo-sure").check().run()
+    at.button(key="undo-go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(s.value.startswith("Undid batch 2") and "february" in s.value for s in at.success)
+    assert at.checkbox(key="undo-sure").value is False
+    assert at.button(key="undo-go").disabled
+    assert at.selectbox(key="undo-batch").value == 1          # the one import left
+    history = next(d.value for d in at.dataframe if "batch_id" in d.value.columns)
+    assert history["undone_at"].notna().tolist() == [True, False]
