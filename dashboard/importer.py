@@ -134,6 +134,12 @@ def flow(*, imported_by: str = "dashboard") -> None:
         return
     round_ = st.session_state[UPLOADER_KEY]
     mapping_key = f"mapping-{round_}"
+    # column matches belong to the files they were made for: another set of files starts afresh
+    files = tuple(name for name, _ in uploads)
+    if st.session_state.get(f"{mapping_key}-files") != files:
+        st.session_state.pop(mapping_key, None)
+        st.session_state.pop(f"mapping-editor-{round_}", None)
+        st.session_state[f"{mapping_key}-files"] = files
     mapping = st.session_state.get(mapping_key)
     encoding = _encoding_choice(round_)
     try:
