@@ -528,11 +528,11 @@ def _date_formats(con: duckdb.DuckDBPyConnection, cols: list[int], mapping: Mapp
     Stops (never guesses) when day-first and month-first both fit every value.
     """
     if mapping.date_format:
-        return [mapping.date_format]
+        return _with_times(mapping.date_format)
     if not cols:
         return ISO_FORMATS
     values = "SELECT DISTINCT v FROM (" + " UNION ALL ".join(f"SELECT {_text(c)} AS v FROM _in_raw" for c in cols) + ")"
-    candidates = [ISO_FORMATS] + [[f] for f in OTHER_FORMATS]
+    candidates = [ISO_FORMATS] + [_with_times(f) for f in OTHER_FORMATS]
     # a layout fits a value when it reads a date from 1900 on (%Y takes "26" as the year 26)
     counts_sql = ", ".join(
         f"count(CASE WHEN try_strptime(v, {'[' + ', '.join(_lit(f) for f in fmts) + ']'}) >= TIMESTAMP '1900-01-01' "
@@ -547,9 +547,9 @@ def _date_formats(con: duckdb.DuckDBPyConnection, cols: list[int], mapping: Mapp
         raise WaypointError(
             f"{label}: no date in the file is in a layout Waypoint knows (for example {example!r}). Say how "
             'dates are written in a mapping file, e.g. [dates] format = "%d/%m/%Y", and run again with --mapping.')
-    winners = [fmts[0] for fmts, n in zip(candidates, fits) if n == best]
+    winners = [fmts for fmts, n in zip(candidates, fits) if n == best]
     if len(winners) > 1:
-        a, b = winners[0], winners[1]
+        a, b = winners[0][0], winners[1][0]
         example = scalar(
             con, f"SELECT v FROM ({values}) WHERE try_strptime(v, ?) >= TIMESTAMP '1900-01-01' "
                  "AND try_strptime(v, ?) >= TIMESTAMP '1900-01-01' "
@@ -560,7 +560,15 @@ def _date_formats(con: duckdb.DuckDBPyConnection, cols: list[int], mapping: Mapp
             f"{label}: dates such as {example!r} could be {date_pattern_label(a)} or {date_pattern_label(b)}, "
             f'and Waypoint will not guess. Put [dates] format = "{a}" (or "{b}") in a mapping file and run '
             "again with --mapping MAP.toml." + earlier)
-    return [winners[0]]
+    return winners[0]
+
+
+def _with_times(fmt: str) -> list[str]:
+    """A date layout, and the same with a time after it ("31/08/2026 10:30", as spreadsheets write
+    a date and time): the time is then the session's when the time column has none."""
+    if "%H" in fmt or "%I" in fmt:
+        return [fmt]
+    return [fmt, f"{fmt} %H:%M", f"{fmt} %H:%M:%S"]
 
 
 _LAST_LAYOUT = "last_date_layout"     # meta key: "<pattern>|<batch>" of the last import not in ISO dates
@@ -589,8 +597,9 @@ def _date_layout_note(con: duckdb.DuckDBPyConnection, cols: list[int], fmts: lis
     chosen = fmts[0]
     others = [f for f in OTHER_FORMATS if f != chosen]
     values = " UNION ALL ".join(f"SELECT line, {_text(c)} AS v FROM _in_raw" for c in cols)
-    fits_another = " OR ".join(f"coalesce(try_strptime(v, {_lit(f)}) >= TIMESTAMP '1900-01-01', false)"
-                               for f in others)
+    fits_another = " OR ".join(
+        f"coalesce(try_strptime(v, [{', '.join(_lit(x) for x in _with_times(f))}]) >= TIMESTAMP '1900-01-01', false)"
+        for f in others)
     rows = con.execute(
         f"SELECT min(line), v, count(*) OVER () FROM ({values}) WHERE v IS NOT NULL AND NOT ({fits_another}) "
         "GROUP BY v ORDER BY min(line) LIMIT 1").fetchall()

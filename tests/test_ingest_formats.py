@@ -2,6 +2,8 @@
 spellings, date layouts, mapping files, and long measurement files."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from analytics.errors import WaypointError
@@ -212,3 +214,15 @@ def _ambiguous_message(tmp_path) -> str:
     with pytest.raises(WaypointError) as info:
         ingest(fresh(), csv_file(tmp_path, f"{HEADER}\np2,c1,03/04/2025,attended,19,8\n", "alone.csv"))
     return str(info.value)
+
+
+def test_a_date_and_time_in_a_day_first_layout_gives_the_date_and_the_session_time(tmp_path):
+    text = f"{HEADER}\np1,c1,31/08/2025 10:30,attended,12,9\np1,c1,31/08/2025 15:00,no_show,,\n"
+    con = fresh()
+    result = ingest(con, csv_file(tmp_path, text), today=date(2025, 9, 30))
+    assert (result.new_rows, result.rejected) == (2, 0)
+    assert con.execute("SELECT session_key FROM sessions ORDER BY 1").fetchall() == [
+        ("p1|c1|2025-08-31|10:30",), ("p1|c1|2025-08-31|15:00",)]
+    mapped = ingest(fresh(), csv_file(tmp_path, text, "m.csv"), mapping={"dates": {"format": "%d/%m/%Y"}},
+                    today=date(2025, 9, 30))
+    assert mapped.new_rows == 2
