@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ingest_helpers import HEADER, csv_file, fresh, ingest, rejects, scores, sessions
+from tests.ingest_helpers import HEADER, csv_file, fresh, ingest, rejects, scores, sessions, snapshot
 
 
 def one_bad_row(tmp_path, row: str, header: str = HEADER) -> tuple[object, list[tuple]]:
@@ -231,3 +231,18 @@ def test_a_rejects_file_fixed_and_uploaded_again_arrives_without_its_formula_gua
     result = ingest(con, fixed)
     assert result.new_rows == 1
     assert con.execute("SELECT site FROM sessions").fetchall() == [("+North",)]
+
+
+def test_a_session_log_score_replaces_the_measurement_file_score_of_that_day_and_undo_brings_it_back(tmp_path):
+    from analytics.ingest import undo_import
+
+    con = fresh()
+    ingest(con, csv_file(tmp_path, f"{HEADER}\np9,c1,2025-01-06,attended,20,\np9,c1,2025-01-13,attended,,\n", "a.csv"))
+    ingest(con, csv_file(tmp_path, "patient_id,date,measure,score\np9,2025-01-13,PHQ-9,5\n", "m.csv"))
+    before = snapshot(con)
+    later = ingest(con, csv_file(tmp_path, f"{HEADER}\np9,c1,2025-01-06,attended,20,\np9,c1,2025-01-13,attended,18,\n",
+                                 "b.csv"))
+    assert later.updated_rows == 1
+    assert sorted(s for s in scores(con) if s[1] == "2025-01-13") == [("p9", "2025-01-13", "phq9", 18)]
+    undo_import(con, later.batch_id)
+    assert snapshot(con) == before

@@ -1,13 +1,14 @@
 -- Take back batch $batch: delete the rows it wrote, and put back the versions it replaced — except
--- where a later import has since written that row again (the later values stay). Its own
--- versions kept by later imports are dropped, so undoing those later never revives them.
+-- where a later import has since written that row again (the later values stay). The batch's own
+-- versions kept by later imports are dropped, so undoing those later never revives them. A
+-- measurement file's score that a session log replaced (write_sessions.sql) comes back like the rest.
 CREATE OR REPLACE TEMP TABLE _undo_restored AS
 SELECT session_key AS row_key FROM replaced_sessions
 WHERE replaced_by = $batch AND session_key IN (SELECT session_key FROM sessions WHERE batch_id = $batch)
 UNION ALL
 SELECT measurement_key FROM replaced_measurements
 WHERE replaced_by = $batch AND session_key IS NULL
-  AND measurement_key IN (SELECT measurement_key FROM measurements WHERE batch_id = $batch);
+  AND measurement_key NOT IN (SELECT measurement_key FROM measurements WHERE batch_id <> $batch);
 
 -- Versions this batch replaced, of rows a later import has since written again: they pass to that
 -- later import, so that undoing it too brings back what was there before this batch (dropped with

@@ -59,3 +59,19 @@ WHERE c.item > 0;
 DROP TABLE _in_write;
 DROP TABLE _in_old_measurements;
 DROP TABLE _in_old_items;
+
+-- Scores a measurement file stored (no session key) for the patient, date and scale of a score
+-- this session log has just written: the session log's replaces them (the later file wins, and a
+-- score is never counted twice), kept in replaced_measurements for `waypoint undo-import`.
+CREATE OR REPLACE TEMP TABLE _in_superseded AS
+SELECT m.* FROM measurements m
+WHERE m.session_key IS NULL
+  AND EXISTS (SELECT 1 FROM measurements n
+              WHERE n.batch_id = $batch AND n.session_key IS NOT NULL
+                AND n.patient_id = m.patient_id AND n.measure_date = m.measure_date AND n.scale = m.scale);
+
+INSERT INTO replaced_measurements SELECT $batch, s.* FROM _in_superseded s;
+
+DELETE FROM measurements WHERE measurement_key IN (SELECT measurement_key FROM _in_superseded);
+
+DROP TABLE _in_superseded;
