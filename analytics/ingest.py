@@ -51,7 +51,7 @@ SNIFF_BYTES = 1 << 16
 MAX_COLUMNS = 5_000
 SHOW_REASONS = 5
 # Words a score cell may hold for "no score taken": read as a blank cell, and counted in the summary.
-NO_SCORE_WORDS = ("n/a", "na", "n.a.", "-", "--", "null", "none", "not done", "not completed", "missing", ".")
+NO_SCORE_WORDS = ("n/a", "na", "n.a.", "#n/a", "-", "--", "null", "none", "not done", "not completed", "missing", ".")
 _NO_SCORE_SQL = ", ".join("'" + w.replace("'", "''") + "'" for w in NO_SCORE_WORDS)
 ENCODING_NAMES = {"cp1252": "Windows-1252", "utf-16": "UTF-16", "cp1250": "Windows-1250", "cp932": "Shift-JIS (cp932)",
                   "shift_jis": "Shift-JIS", "gb18030": "GB18030", "big5": "Big5", "cp949": "Korean (cp949)"}
@@ -156,11 +156,12 @@ def _encoding(path: Path, head: bytes, declared: str | None = None) -> str:
     taken for Windows-1252 (it would import as other characters): the message names the encoding
     it looks like and how to declare it."""
     if head.startswith(b"\x1f\x8b"):
-        raise WaypointError(f"{path.name}: this is a gzip-compressed file. Decompress it first (gunzip "
-                            f"{path.name}, or open it with your archive tool) and import the CSV inside.")
+        raise WaypointError(f"{path.name}: this is a gzip-compressed file. Decompress it first (gunzip -c "
+                            f"{path.name} > export.csv, or open it with your archive tool) and import the CSV.")
     if head.startswith(b"PK\x03\x04"):
-        raise WaypointError(f"{path.name}: this is an Excel workbook (.xlsx), not a CSV file. In Excel use "
-                            "File › Save As › 'CSV UTF-8 (Comma delimited)' and import that file.")
+        raise WaypointError(f"{path.name}: this is an Excel workbook (.xlsx) or another zip archive, not a CSV "
+                            "file. In Excel use File › Save As › 'CSV UTF-8 (Comma delimited)' and import that "
+                            "file; from an archive, extract the CSV and import it.")
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise WaypointError(f"{path.name}: this is an old Excel workbook (.xls), not a CSV file. In Excel use "
                             "File › Save As › 'CSV UTF-8 (Comma delimited)' and import that file.")
@@ -683,7 +684,8 @@ def _id_notes(con: duckdb.DuckDBPyConnection, res: Resolved) -> tuple[str, ...]:
                       WHERE {c} LIKE '%.0%' OR strlen({c}) <> length({c}))""").fetchall()[0]
         if decimal:
             notes.append(f"{decimal:,} {what} ID(s) look like numbers a spreadsheet rewrote (e.g. {d_example!r} on "
-                         f"line {d_line}): to Waypoint '123.0' and '123' are different {what}s; keep the column "
+                         f"line {d_line}): to Waypoint {d_example!r} and {d_example.split('.')[0]!r} are different "
+                         f"{what}s; keep the column "
                          "as text when the export is opened in a spreadsheet")
         if decomposed:
             notes.append(f"{decomposed:,} {what} ID(s) are written in decomposed Unicode (NFD) (e.g. {n_example!r} on "

@@ -164,7 +164,7 @@ def test_long_measurement_file(tmp_path):
 
 @pytest.mark.parametrize("content, message", [
     (b"", "the file is empty"),
-    (b"PK\x03\x04\x14\x00\x06\x00", "this is an Excel workbook (.xlsx), not a CSV file"),
+    (b"PK\x03\x04\x14\x00\x06\x00", "this is an Excel workbook (.xlsx) or another zip archive, not a CSV file"),
     (b"\x00\x01\x02\x03binary", "this is a binary file, not text"),
     (__import__("gzip").compress(b"patient_id,clinician_id\n"), "this is a gzip-compressed file. Decompress it first"),
     (b"just one column\nvalue\n", "its first line has one column only"),

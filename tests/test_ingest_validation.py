@@ -135,7 +135,7 @@ def test_rejects_file_has_the_rows_as_given_with_line_and_reasons(tmp_path):
     ]
 
 
-@pytest.mark.parametrize("word", ["n/a", "N/A", "NA", "-", "NULL", "not done", "."])
+@pytest.mark.parametrize("word", ["n/a", "N/A", "NA", "#N/A", "-", "NULL", "not done", "."])
 def test_a_score_cell_that_says_no_score_in_words_is_blank_and_the_session_kept(tmp_path, word):
     text = f"{HEADER}\np1,c1,2025-01-06,attended,{word},9\np1,c1,2025-01-13,attended,12,{word}\n"
     con = fresh()
