@@ -645,6 +645,7 @@ def _check_sessions(con: duckdb.DuckDBPyConnection, res: Resolved, fmts: list[st
     con.execute(f"CREATE OR REPLACE TEMP VIEW _in_cells AS {cells}")
     params = {"date_formats": fmts, "date_label": date_pattern_label(fmts[0]), "today": today}
     con.execute("CREATE OR REPLACE TEMP TABLE _in_sessions AS " + read_sql("ingest/check_sessions.sql"), params)
+    con.execute(read_sql("ingest/untimed_twins.sql"))                  # one day, with and without a time
     stored = scalar(con, "SELECT EXISTS (SELECT 1 FROM sessions)")     # nothing to match in a new database
     if stored:
         for statement in _statements(read_sql("ingest/match_times.sql")):   # a time given on one side only

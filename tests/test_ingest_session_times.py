@@ -90,3 +90,16 @@ def test_sessions_stored_before_times_in_the_date_were_read_still_match_that_exp
     assert (result.new_rows, result.updated_rows, result.unchanged, result.rejected) == (1, 0, 2, 0)
     assert _sessions(con) == [("p1|c1|2025-01-06|", None), ("p1|c1|2025-01-13|", None),
                               ("p1|c1|2025-01-20|10:00", "10:00:00")]
+
+
+def test_one_day_with_and_without_a_time_in_one_file_is_not_two_sessions(tmp_path):
+    con = fresh()
+    result = ingest(con, csv_file(tmp_path, "patient_id,clinician_id,session_date,session_time,status,phq9\n"
+                                            "p1,c1,2025-01-06,10:00,attended,7\n"
+                                            "p1,c1,2025-01-06,,attended,7\n"
+                                            "p1,c1,2025-01-13,,attended,6\n"))
+    assert (result.new_rows, result.rejected) == (2, 1)
+    assert rejects(con, result.batch_id) == [
+        (3, "no session time, and line 2 has this patient, clinician and day at 10:00: the same session? Give "
+            "its time, or remove the row if it repeats line 2")]
+    assert _sessions(con) == [("p1|c1|2025-01-06|10:00", "10:00:00"), ("p1|c1|2025-01-13|", None)]
