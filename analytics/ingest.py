@@ -361,6 +361,12 @@ def _open_source(path: Path, declared: str | None = None) -> Iterator[Source]:
         head = fh.read(SNIFF_BYTES)
     encoding = _encoding(path, head, declared)
     hint = _central_european_hint(path) if encoding == "cp1252" and declared is None else None
+    if declared is not None and codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig") \
+            and _high_byte_lines(path) and _first_undecodable(path, "utf-8") is None:
+        # asked for another encoding, but the file is valid UTF-8 with letters beyond ASCII: "José"
+        # would arrive as "JosÃ©"
+        hint = (f"the file is valid UTF-8, yet read as {ENCODING_NAMES.get(encoding, encoding)} as asked: names "
+                "with accents may show other characters (José as JosÃ©); if they do, choose UTF-8")
     readable = path if encoding in ("utf-8", "utf-8-sig") else _transcode(path, encoding)
     try:
         delimiter, headers = _sniff(readable, "utf-8-sig", path)

@@ -173,3 +173,12 @@ def test_utf16_text_with_its_byte_order_mark_imports_and_a_broken_one_says_where
     with pytest.raises(WaypointError, match=r"broken.csv: the file is not utf-16 text as its byte-order mark says "
                                             r"\(line 4, byte [\d,]+: 00\)"):
         ingest(fresh(), broken)
+
+
+def test_a_utf8_file_read_as_windows_1252_because_the_mapping_says_so_gets_a_note(tmp_path):
+    from tests.ingest_helpers import csv_file, fresh, ingest
+
+    path = csv_file(tmp_path, "patient_id,clinician_id,session_date,status\nJosé,Dr Müller,2025-01-06,attended\n")
+    result = ingest(fresh(), path, mapping={"file": {"encoding": "cp1252"}})
+    assert any(note.startswith("the file is valid UTF-8, yet read as Windows-1252 as asked") for note in result.notes)
+    assert ingest(fresh(), path).notes == ()
