@@ -27,6 +27,18 @@ ENCODINGS: dict[str, str | None] = {
     "Big5 (Chinese, traditional)": "big5",
     "Korean (cp949)": "cp949",
 }
+# The date layouts offered (label -> the mapping's [dates] format; None: ISO, else the one layout
+# every date fits, never a guess between day-first and month-first).
+DATE_LAYOUTS: dict[str, str | None] = {
+    "Detect (stops when day and month could be either)": None,
+    "Day first: 31/08/2026": "%d/%m/%Y",
+    "Month first: 08/31/2026": "%m/%d/%Y",
+    "Day first, dots: 31.08.2026": "%d.%m.%Y",
+    "Day first, dashes: 31-08-2026": "%d-%m-%Y",
+    "Day first, two-digit year: 31/08/26": "%d/%m/%y",
+    "Month first, two-digit year: 08/31/26": "%m/%d/%y",
+    "ISO: 2026-08-31": "%Y-%m-%d",
+}
 
 
 def flash_text(message: str) -> str:
@@ -59,28 +71,39 @@ def _uploads() -> list[tuple[str, bytes]]:
     return [(f.name, f.getvalue()) for f in files or []]
 
 
-def _encoding_choice(round_: int) -> str | None:
-    left, _ = st.columns([1, 2])
+def _encoding_choice(round_: int) -> tuple[str | None, str | None]:
+    """The text encoding and the date layout chosen above the checks (None: detect)."""
+    left, right, _ = st.columns([1, 1, 1])
+    dates = right.selectbox(
+        "Date layout", list(DATE_LAYOUTS), key=f"dates-{round_}",
+        help="Waypoint finds the layout when only one fits every date in the file. When day and month "
+             "could be either (no day above 12), it asks: choose the layout your system exports here.")
     label = left.selectbox(
         "Text encoding", list(ENCODINGS), key=f"encoding-{round_}",
         help="Waypoint reads UTF-8 and Windows-1252 files by itself. Choose the encoding your system exports in "
              "if Waypoint asks for it, or if names in the first rows below show the wrong characters.")
-    return ENCODINGS[label]
+    return ENCODINGS[label], DATE_LAYOUTS[dates]
 
 
-def _full_mapping(mapping: dict[str, str | None] | None, encoding: str | None) -> dict[str, Any] | None:
-    """The columns chosen on the page and the encoding, as ``ingest`` takes a mapping."""
-    if encoding is None:
+def _full_mapping(mapping: dict[str, str | None] | None, encoding: str | None,
+                  date_format: str | None = None) -> dict[str, Any] | None:
+    """The columns chosen on the page, the encoding and the date layout, as ``ingest`` takes a mapping."""
+    if encoding is None and date_format is None:
         return mapping or None
-    return {"columns": dict(mapping or {}), "file": {"encoding": encoding}}
+    full: dict[str, Any] = {"columns": dict(mapping or {})}
+    if encoding is not None:
+        full["file"] = {"encoding": encoding}
+    if date_format is not None:
+        full["dates"] = {"format": date_format}
+    return full
 
 
 @st.cache_data(show_spinner="Reading the file(s)…", max_entries=4)
 def _preview(uploads: tuple[tuple[str, bytes], ...], mapping: tuple | None, encoding: str | None = None,
-             version: Any = None) -> Any:
+             version: Any = None, date_format: str | None = None) -> Any:
     """The checks of the uploads against the database as it is (``version``: a preview made before
     an import or an undo is not shown after it)."""
-    return data.preview_uploads(list(uploads), _full_mapping(dict(mapping) if mapping else None, encoding))
+    return data.preview_uploads(list(uploads), _full_mapping(dict(mapping) if mapping else None, encoding, date_format))
 
 
 def _mapping_editor(detected: dict[str, str | None], headers: list[str], key: str) -> dict[str, str | None]:
@@ -141,15 +164,18 @@ def flow(*, imported_by: str = "dashboard") -> None:
         st.session_state.pop(f"mapping-editor-{round_}", None)
         st.session_state[f"{mapping_key}-files"] = files
     mapping = st.session_state.get(mapping_key)
-    encoding = _encoding_choice(round_)
+    encoding, date_format = _encoding_choice(round_)
     try:
         preview = _preview(tuple(uploads), tuple(sorted(mapping.items())) if mapping else None, encoding,
-                           data.data_version())
+                           data.data_version(), date_format)
     except WaypointError as exc:
         st.error(ui.md(exc), icon=":material/error:")
         if "[file] encoding" in str(exc):
             st.info("Here, choose the file's encoding in the **Text encoding** list above instead of writing a "
                     "mapping file.", icon=":material/translate:")
+        if "[dates] format" in str(exc):
+            st.info("Here, choose the layout in the **Date layout** list above instead of writing a mapping "
+                    "file.", icon=":material/calendar_month:")
         return
 
     st.subheader("1 · Columns found")
@@ -191,7 +217,7 @@ def flow(*, imported_by: str = "dashboard") -> None:
                  disabled=to_import == 0, icon=":material/download_done:"):
         with st.spinner("Importing…"):
             try:
-                results = data.import_uploads(uploads, mapping=_full_mapping(mapping, encoding),
+                results = data.import_uploads(uploads, mapping=_full_mapping(mapping, encoding, date_format),
                                               imported_by=imported_by)
             except WaypointError as exc:
                 st.error(ui.md(exc), icon=":material/error:")

@@ -55,3 +55,15 @@ def test_after_an_undo_the_undo_is_not_left_armed(two_imports):
     assert at.selectbox(key="undo-batch").value == 1          # the one import left
     history = next(d.value for d in at.dataframe if "batch_id" in d.value.columns)
     assert history["undone_at"].notna().tolist() == [True, False]
+
+
+def test_the_date_layout_chosen_on_the_page_reads_the_dates_that_way(tmp_path):
+    from dashboard import importer
+    from tests.ingest_helpers import fresh, ingest, sessions
+
+    mapping = importer._full_mapping(None, None, importer.DATE_LAYOUTS["Day first: 31/08/2026"])
+    assert mapping == {"columns": {}, "dates": {"format": "%d/%m/%Y"}}
+    con = fresh()
+    ingest(con, csv_file(tmp_path, f"{HEADER}\np1,c1,03/04/2025,attended,12,9\n"), mapping=mapping)
+    assert [s[2] for s in sessions(con)] == ["2025-04-03"]
+    assert importer._full_mapping({"phq9": "PHQ"}, None, None) == {"phq9": "PHQ"}      # nothing chosen: as it was

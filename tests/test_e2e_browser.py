@@ -272,3 +272,20 @@ def test_a_central_european_export_read_as_windows_1252_asks_the_uploader_to_che
     _settled(page)
     assert page.get_by_text("reads like Central European").count() == 0     # named: nothing left to check
     _no_exception(page)
+
+
+def test_an_export_whose_dates_could_be_day_or_month_first_imports_once_its_layout_is_chosen(server, page, tmp_path):
+    text = f"{SITE_HEADER}p1,c1,03/04/2025,attended,North\np1,c1,05/06/2025,attended,North\n"
+    _upload(page, server, tmp_path / "export.csv", text)
+    page.get_by_text("choose the layout in the Date layout list above").wait_for(timeout=TIMEOUT_MS * 2)
+    _settled(page)
+    assert page.get_by_role("button", name="Import").count() == 0
+    page.get_by_role("combobox", name="Date layout").click()
+    page.get_by_role("option", name="Day first: 31/08/2026").click()
+    confirm = page.get_by_role("button", name="Import 2 row(s) from export.csv")
+    confirm.wait_for(timeout=TIMEOUT_MS * 2)
+    _settled(page)
+    _no_exception(page)
+    _shot(page, "13-date-layout-chosen")
+    confirm.click()
+    page.get_by_role("heading", name="Clinic overview").wait_for(timeout=TIMEOUT_MS * 3)
