@@ -30,7 +30,7 @@ ENCODINGS: dict[str, str | None] = {
 # The date layouts offered (label -> the mapping's [dates] format; None: ISO, else the one layout
 # every date fits, never a guess between day-first and month-first).
 DATE_LAYOUTS: dict[str, str | None] = {
-    "Detect (stops when day and month could be either)": None,
+    "Detect (asks when unclear)": None,
     "Day first: 31/08/2026": "%d/%m/%Y",
     "Month first: 08/31/2026": "%m/%d/%Y",
     "Day first, dots: 31.08.2026": "%d.%m.%Y",
