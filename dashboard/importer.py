@@ -209,6 +209,10 @@ def flow(*, imported_by: str = "dashboard") -> None:
         st.dataframe(head, hide_index=True, height=min(250, 38 + 35 * len(head)))
 
     st.subheader("2 · Checks")
+    if len(uploads) > 1:
+        st.caption("Each file is checked against the database as it is now, one by one: a row that two of "
+                   "these files share counts as new in each here, and is imported once (the summary after "
+                   "the import has the counts as imported).")
     to_import, _ = _report(preview)
 
     st.subheader("3 · Import")
