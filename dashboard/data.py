@@ -353,32 +353,9 @@ def _sessions_by_month(settings: Settings) -> pd.DataFrame:
 
 
 def clinician_comparison(settings: Settings) -> pd.DataFrame:
-    """``analytics.outcomes.clinician_comparison`` for every clinician of the view (whatever the
-    clinician filter says): one who saw patients in the period and site
-    (``engagement.sessions_delivered``) but had no episode end in it gets a row for each measure
-    with no episodes (numerator and denominator 0, no rate, no signal), so that no clinician is left
-    out of the comparison in silence. No episode ended at all: the comparison as it is (empty)."""
-    everyone = settings.with_(clinician_id=None)
-    frame = compute("outcomes.clinician_comparison", everyone)
-    seen = compute("engagement.sessions_delivered", everyone)
-    return with_every_clinician(frame, seen["clinician_id"] if "clinician_id" in seen else ())
-
-
-def with_every_clinician(frame: pd.DataFrame, clinicians: Any) -> pd.DataFrame:
-    """``frame`` (a clinician comparison) with a no-episodes row per measure for each of
-    ``clinicians`` it lacks, in clinician order within each measure."""
-    missing = sorted({str(c) for c in clinicians if not pd.isna(c)} - set(frame["clinician_id"]))
-    if frame.empty or not missing:
-        return frame
-    extra = pd.DataFrame([
-        {"clinician_id": c, "measure": measure, "numerator": 0, "denominator": 0, "target": target, "small": False}
-        for measure, target in frame.groupby("measure", sort=False)["target"].first().items() for c in missing
-    ]).reindex(columns=frame.columns)
-    extra = extra.astype({c: frame[c].dtype for c in frame.columns if c not in ("signal",)}, errors="ignore")
-    out = pd.concat([frame, extra], ignore_index=True)
-    order = {m: i for i, m in enumerate(dict.fromkeys(frame["measure"]))}
-    return out.sort_values(["measure", "clinician_id"], key=lambda s: s.map(order) if s.name == "measure" else s,
-                           kind="stable").reset_index(drop=True)
+    """``analytics.outcomes.clinicians_compared``: every clinician of the view (whatever the
+    clinician filter says), those with no episode ended in the period too."""
+    return compute("outcomes.clinicians_compared", settings.with_(clinician_id=None))
 
 
 def outcome_episodes(settings: Settings) -> pd.DataFrame:

@@ -381,3 +381,16 @@ def test_an_empty_clinic_gives_empty_frames_with_their_columns(name, columns):
 
     frame = getattr(outcomes, name)(connect(":memory:"), Settings())
     assert frame.empty and set(columns) <= set(frame.columns)
+
+
+def test_a_clinician_who_saw_patients_but_had_no_episode_end_is_compared_with_no_episodes():
+    # c1's ten patients dropped out; c3 only started seeing a patient, whose episode is still open
+    sessions = [S(f"a{i}", "2024-01-01", "attended", "c1", discharge_reason="dropout") for i in range(10)]
+    sessions += [S("z1", "2024-01-02", "attended", "c3")]
+    frame = outcomes.clinicians_compared(clinic(sessions), Settings(as_of=date(2024, 1, 3)))
+    rows = frame[frame["clinician_id"] == "c3"]
+    assert sorted(rows["measure"]) == sorted(set(frame["measure"]))
+    assert (rows["numerator"] == 0).all() and (rows["denominator"] == 0).all()
+    assert rows["rate"].isna().all() and rows["signal"].isna().all()
+    assert list(frame[frame["measure"] == "dropout"]["clinician_id"]) == ["c1", "c3"]
+    assert "c3" not in set(outcomes.clinician_comparison(clinic(sessions), Settings(as_of=date(2024, 1, 3)))["clinician_id"])
