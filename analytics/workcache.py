@@ -5,11 +5,22 @@ and readiness tables) that are built from the whole clinic. They depend only on 
 as-of date and a few settings, yet each public function used to rebuild them: at 100,000 sessions
 that was about half a second per call, for a clinician's caseload as much as for the clinic.
 
-Now each table is built once per *context* into ``waypoint_work``, an in-memory database attached
-to the DuckDB instance (shared by every cursor of a connection, stored compressed, never written
-to the clinic's file — beyond the memory limit DuckDB spills it to ``<database>.tmp/`` and removes
-that — gone when the connection closes), and each call points a temporary view of the usual
-name at it. The SQL files do not change: they read ``w_sessions`` whether it is a table or a view.
+Now each table is built once per *context* into ``waypoint_work``, a database attached to the
+DuckDB instance (shared by every cursor of a connection, stored compressed), and each call points a
+temporary view of the usual name at it. The SQL files do not change: they read ``w_sessions``
+whether it is a table or a view.
+
+For a clinic database in a file, ``waypoint_work`` is a second file beside it
+(``waypoint.duckdb.work``, :func:`work_path`), so that the next process — the next CLI command, a
+restarted dashboard — finds the tables built and does not build them again (at ten million
+sessions that build is most of a minute). It holds only what can be built again from the clinic's
+database: delete it at any time. It is started afresh when it holds anything built from other data
+(after an import or an undo, what it holds may no longer be in the clinic), is
+given the clinic file's permissions, and is left out of backups. When it cannot be used (another
+process holds it, the folder is read-only) and for an in-memory clinic, ``waypoint_work`` is in
+memory, gone when the connection closes; beyond the memory limit DuckDB spills it to
+``<database>.tmp/``.
+
 Tables may be stored in the order a query filters them (``cluster_by``), so that DuckDB's zone
 maps skip the row groups of other patients or clinicians: a caseload or a patient then costs the
 same in a clinic of ten million sessions as in one of a hundred thousand.
@@ -27,14 +38,19 @@ Another engine (``--engine spark``) gets plain temporary tables, as before.
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 import threading
 import time
 import weakref
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
 CATALOG = "waypoint_work"
+# beside the clinic's database file: waypoint.duckdb -> waypoint.duckdb.work
+WORK_SUFFIX = ".work"
 # A dashboard holds one context for the clinic per as-of date and one per signed-in clinician's
 # scope (small). Under the memory limit (db.DEFAULT_MEMORY_LIMIT) idle kept tables go to disk, so
 # keeping several costs little; dropping one that a long call is still reading would break that
@@ -66,12 +82,81 @@ def _digest(*parts: Any) -> str:
     return hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()[:16]
 
 
-def _attach(con: duckdb.DuckDBPyConnection) -> None:
-    # READ_WRITE: an in-memory database may not inherit a read-only clinic file's mode
-    # COMPRESS: kept tables are stored with DuckDB's lightweight compression once checkpointed
-    # (_compress), as in a database file: at 1e6 sessions 570 MB of work tables take 105 MB
-    con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {CATALOG} (READ_WRITE, COMPRESS)")
+def work_path(database: str | os.PathLike) -> Path:
+    """Where the work tables of the clinic database at ``database`` are kept between processes."""
+    return Path(f"{database}{WORK_SUFFIX}")
+
+
+def _attach(con: duckdb.DuckDBPyConnection, version: tuple) -> None:
+    """Attach the work catalog once per DuckDB instance: the clinic's work file when the clinic is
+    a file (kept for the next process), else — or when the file cannot be used — memory."""
+    if con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = ?", [CATALOG]).fetchall()[0][0]:
+        return
+    database = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0]
+    if not database or not _attach_file(con, work_path(database), _digest(version), Path(database)):
+        # READ_WRITE: an in-memory database may not inherit a read-only clinic file's mode
+        # COMPRESS: kept tables are stored with DuckDB's lightweight compression once checkpointed
+        # (_compress), as in a database file: at 1e6 sessions 570 MB of work tables take 105 MB
+        con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {CATALOG} (READ_WRITE, COMPRESS)")
     con.execute(f"CREATE TABLE IF NOT EXISTS {CATALOG}.contexts (context VARCHAR PRIMARY KEY, used DOUBLE)")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {CATALOG}.versions (version VARCHAR PRIMARY KEY)")
+    con.execute(f"INSERT OR IGNORE INTO {CATALOG}.versions VALUES (?)", [_digest(version)])
+
+
+def _attach_file(con: duckdb.DuckDBPyConnection, path: Path, version: str, database: Path) -> bool:
+    """Attach the work file at ``path``, starting it afresh when it holds anything built from other
+    data (an import or an undo since: what it holds may no longer be in the clinic,
+    so the whole file goes, not only its tables) or cannot be read (damaged, another DuckDB's
+    format). False when it cannot be used at all: another process holds it (a second read-only
+    reader of the clinic) or the folder is not writable."""
+    for attempt in (1, 2):
+        try:
+            con.execute(f"ATTACH '{_quoted(path)}' AS {CATALOG} (READ_WRITE)")
+        except duckdb.Error as exc:
+            held = any(word in str(exc).lower() for word in ("lock", "already attached", "conflict"))
+            if held or attempt == 2 or not _remove(path):
+                return False
+            continue
+        try:
+            versions = con.execute(
+                f"SELECT version FROM {CATALOG}.versions").fetchall() if _has_versions(con) else []
+        except duckdb.Error:
+            versions = [("unreadable",)]
+        if all(v == version for (v,) in versions):
+            _same_mode(path, database)
+            return True
+        con.execute(f"DETACH {CATALOG}")
+        if attempt == 2 or not _remove(path):
+            return False
+    return False
+
+
+def _has_versions(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = 'versions'",
+                            [CATALOG]).fetchall()[0][0])
+
+
+def _remove(path: Path) -> bool:
+    try:
+        for stale in (path, Path(f"{path}.wal")):
+            stale.unlink(missing_ok=True)
+    except OSError:
+        return False
+    return True
+
+
+def _same_mode(path: Path, database: Path) -> None:
+    """The work file holds figures derived from health records: readable by whoever may read the
+    clinic's database, and no one else."""
+    try:
+        os.chmod(path, stat.S_IMODE(database.stat().st_mode))
+    except OSError:
+        pass
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 def remembered(con: Any, name: str, sql: str, version: tuple | None = None) -> Any:
@@ -87,7 +172,7 @@ def remembered(con: Any, name: str, sql: str, version: tuple | None = None) -> A
     except duckdb.CatalogException:
         pass
     with BUILD_LOCK:
-        _attach(con)
+        _attach(con, version)
         con.execute(f"CREATE TABLE IF NOT EXISTS {kept} AS SELECT ({sql}) AS value")
     return con.execute(f"SELECT * FROM {kept}").fetchall()[0][0]
 
@@ -97,11 +182,13 @@ def begin(con: Any, *parts: Any, version: tuple | None = None) -> None:
     it (with the data version). Drops contexts beyond the newest KEEP_CONTEXTS once idle."""
     if not enabled(con):
         return
-    context = "c" + _digest(version if version is not None else data_version(con), *parts)
+    version = version if version is not None else data_version(con)
+    context = "c" + _digest(version, *parts)
     with BUILD_LOCK:
-        _attach(con)
+        _attach(con, version)
         now = time.time()
         con.execute(f"INSERT OR REPLACE INTO {CATALOG}.contexts VALUES (?, ?)", [context, now])
+        con.execute(f"INSERT OR IGNORE INTO {CATALOG}.versions VALUES (?)", [_digest(version)])
         stale = [r[0] for r in con.execute(
             f"SELECT context FROM {CATALOG}.contexts ORDER BY used DESC OFFSET {KEEP_CONTEXTS}").fetchall()]
         old = [c for c in stale if _idle(con, c, now)]

@@ -127,7 +127,8 @@ def test_threads_starting_cold_on_one_connection_agree_with_one_thread(tmp_path)
     asks = [Settings(), Settings(scope_clinician_id="c1"), Settings(scope_clinician_id="c2"),
             Settings(clinician_id="c1")]
     expected = [readiness.readiness(writer, s) for s in asks]
-    writer.close()                                   # the kept tables go with it
+    writer.close()
+    workcache.work_path(path).unlink()               # and the tables it kept for the next process
     shared = connect(path)
     with ThreadPoolExecutor(max_workers=4) as pool:  # every thread starts with nothing kept
         got = list(pool.map(lambda s: readiness.readiness(shared.cursor(), s), asks * 3))
