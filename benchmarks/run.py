@@ -13,14 +13,19 @@ For each size: a demo clinic's CSV export (cached under benchmarks/cache/; one c
               (what `waypoint ingest` runs); the database is kept as the clinic for later steps
 - analytics   outcomes.kpis, outcomes.episode_outcomes, engagement.attendance_report,
               readiness.readiness (the full set), and the subset pandas reproduces; each cold
-              (a fresh connection builds the work tables) and warm (kept: analytics/workcache.py)
+              (nothing kept: a fresh connection builds the work tables, as the first process
+              after an import) and warm (the same connection again: analytics/workcache.py)
+- later       the same in a later process, which finds the work tables the analytics step
+              left in the work file beside the database (the next CLI command, a restarted
+              dashboard)
 - pandas      benchmarks/pandas_impl.py over the same tables, checked against Waypoint's subset
 - caseload    p50/p95 of readiness for one clinician (the one with most sessions)
 - patient     p50/p95 of outcomes.trajectories for one patient
 - overview    the dashboard's clinic overview page rendered with streamlit's AppTest, in a fresh
-              process (nothing cached): first render and rerun
+              process with nothing kept (no work file): first render and rerun
 - warmup      the same page as the first visitor of `waypoint serve` finds it: the server's
               warm-up (dashboard/warmup.py) first, then the first render of a new session
+              (no work file either)
 
 Prints a table per size and writes benchmarks/results/<size>.json (+ summary.md). A step that
 fails or runs past --timeout is recorded with its error instead of a time.
@@ -55,7 +60,7 @@ SESSIONS_PER_CLINICIAN = 2000
 def clinicians_for(size: int) -> int:
     return max(8, round(size / SESSIONS_PER_CLINICIAN))
 SEED = 20260
-STEPS = ("floor", "import", "analytics", "pandas", "caseload", "patient", "overview", "warmup")
+STEPS = ("floor", "import", "analytics", "later", "pandas", "caseload", "patient", "overview", "warmup")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -84,6 +89,15 @@ def step_generate(args: dict) -> dict:
     return {"seconds": seconds, "rows": rows, "rows_per_s": rows / seconds}
 
 
+def _forget_work_tables(db: str | Path) -> None:
+    """Remove the work file beside the database: the next connection builds every work table."""
+    from analytics import workcache
+
+    work = workcache.work_path(db)
+    for p in (work, Path(f"{work}.wal")):
+        p.unlink(missing_ok=True)
+
+
 def step_floor(args: dict) -> dict:
     import duckdb
 
@@ -106,6 +120,7 @@ def step_import(args: dict) -> dict:
     db = Path(args["db"])
     for p in (db, db.with_name(db.name + ".wal")):
         p.unlink(missing_ok=True)
+    _forget_work_tables(db)
     con = connect(str(db))
     t = time.perf_counter()
     result = ingest.ingest_files(con, [Path(args["csv"])], imported_by="benchmark")[0]
@@ -122,32 +137,42 @@ def _waypoint_subset(con, settings) -> dict:
             "attendance_by_clinician": engagement.attendance_by(con, settings, "clinician_id")}
 
 
+def _full_set() -> tuple:
+    from analytics import engagement, outcomes, readiness
+
+    return (("kpis", outcomes.kpis), ("episode_outcomes", outcomes.episode_outcomes),
+            ("attendance_report", engagement.attendance_report), ("readiness", readiness.readiness))
+
+
+def _timed(con, settings) -> dict[str, float]:
+    parts = {}
+    for name, fn in _full_set():
+        t = time.perf_counter()
+        fn(con, settings)
+        parts[name] = time.perf_counter() - t
+    return parts
+
+
 def step_analytics(args: dict) -> dict:
-    """The full set on a fresh connection (cold: the first call builds the work tables, the others
-    reuse them, as in a fresh dashboard or CLI process), then again (warm: everything kept); the
-    pandas subset likewise, cold on a new connection, then warm."""
+    """The full set on a fresh connection with nothing kept (cold: the first call builds the work
+    tables, the others reuse them, as in the first dashboard or CLI process after an import), then
+    again (warm: everything kept); the pandas subset likewise, cold on a new connection with
+    nothing kept, then warm. The full set's work file is left for the later step."""
     import pickle
 
-    from analytics import engagement, outcomes, readiness
+    from analytics import workcache
     from analytics.db import connect
 
     settings = _settings()
-    full = (("kpis", outcomes.kpis), ("episode_outcomes", outcomes.episode_outcomes),
-            ("attendance_report", engagement.attendance_report), ("readiness", readiness.readiness))
-
-    def timed(con) -> dict[str, float]:
-        parts = {}
-        for name, fn in full:
-            t = time.perf_counter()
-            fn(con, settings)
-            parts[name] = time.perf_counter() - t
-        return parts
-
+    _forget_work_tables(args["db"])
     con = connect(args["db"])
-    parts = timed(con)
-    warm = timed(con)
+    parts = _timed(con, settings)
+    warm = _timed(con, settings)
     full_set_peak = _peak_rss_mb()    # the full set's own peak, before the subset's second connection
-    con.close()                       # the kept work tables go with the connection
+    con.close()
+    work = workcache.work_path(args["db"])
+    aside = Path(f"{work}.aside")
+    work.replace(aside)               # the subset starts with nothing kept too
     con = connect(args["db"])
     t = time.perf_counter()
     subset = _waypoint_subset(con, settings)
@@ -155,11 +180,35 @@ def step_analytics(args: dict) -> dict:
     t = time.perf_counter()
     _waypoint_subset(con, settings)
     subset_warm_seconds = time.perf_counter() - t
+    con.close()
+    _forget_work_tables(args["db"])
+    aside.replace(work)               # the full set's work tables, for the later step
     with open(args["out"], "wb") as fh:
         pickle.dump(subset, fh)
     return {"seconds": sum(parts.values()), "parts": parts, "warm_seconds": sum(warm.values()),
             "full_set_peak_rss_mb": full_set_peak,
             "warm_parts": warm, "subset_seconds": subset_seconds, "subset_warm_seconds": subset_warm_seconds}
+
+
+def step_later(args: dict) -> dict:
+    """The full set (or, with ``subset``, the pandas subset) in a process that finds the work
+    tables built (the work file the analytics step left): the next CLI command, a restarted
+    dashboard. The subset is timed in a process of its own, so neither warms the other."""
+    from analytics import workcache
+    from analytics.db import connect
+
+    work = workcache.work_path(args["db"])
+    if not work.exists():
+        return {"skipped": "no work file (the analytics step did not run)"}
+    work_mb = work.stat().st_size / 2**20
+    settings = _settings()
+    con = connect(args["db"])
+    if args.get("subset"):
+        t = time.perf_counter()
+        _waypoint_subset(con, settings)
+        return {"subset_seconds": time.perf_counter() - t}
+    parts = _timed(con, settings)
+    return {"seconds": sum(parts.values()), "parts": parts, "work_file_mb": work_mb}
 
 
 def step_pandas(args: dict) -> dict:
@@ -224,6 +273,7 @@ def step_patient(args: dict) -> dict:
 def step_overview(args: dict) -> dict:
     if not (ROOT / "dashboard" / "app.py").exists():
         return {"skipped": "dashboard/app.py does not exist yet"}
+    _forget_work_tables(args["db"])
     return _render_overview(args)
 
 
@@ -231,6 +281,7 @@ def step_warmup(args: dict) -> dict:
     from dashboard import warmup
 
     os.environ["WAYPOINT_DB"] = str(args["db"])
+    _forget_work_tables(args["db"])
     t = time.perf_counter()
     took = warmup.prime()                    # what `waypoint serve` runs at start-up
     primed = time.perf_counter() - t
@@ -268,7 +319,7 @@ def _page_text(at) -> str:
 
 
 STEP_FUNCTIONS = {"generate": step_generate, "floor": step_floor, "import": step_import,
-                  "analytics": step_analytics, "pandas": step_pandas, "caseload": step_caseload,
+                  "analytics": step_analytics, "later": step_later, "pandas": step_pandas, "caseload": step_caseload,
                   "patient": step_patient, "overview": step_overview,
                   "warmup": step_warmup}
 
@@ -366,6 +417,12 @@ def run_size(size: int, opts: argparse.Namespace) -> dict:
                 steps[step] = run_step("pandas", {"db": str(db), "waypoint": str(cache / f"waypoint_{name}.pickle")
                                                   if "error" not in steps.get("analytics", {"error": 1}) else None},
                                        opts.timeout)
+        elif step == "later":
+            steps[step] = run_step("later", {"db": str(db)}, opts.timeout)
+            if "seconds" in steps[step]:
+                subset = run_step("later", {"db": str(db), "subset": True}, opts.timeout)
+                steps[step].update(subset_seconds=subset.get("subset_seconds"),
+                                   subset_peak_rss_mb=subset.get("peak_rss_mb"))
         elif step in ("caseload", "patient"):
             steps[step] = run_step(step, {"db": str(db), "repeat": repeat}, opts.timeout)
         elif step in ("overview", "warmup"):
@@ -411,9 +468,15 @@ def table(result: dict) -> list[tuple[str, str, str, str]]:
     ident = {True: "identical", False: "DIFFERENT", None: "not checked"}.get(pd_.get("identical"), "—")
     rows.append(("analytics, full set (cold / warm; peak RSS)",
                  f"{_s(ana)} / {_s(ana, 'warm_seconds')}; {_s(ana, 'full_set_peak_rss_mb', '{:,.0f} MB')}", "", ""))
-    rows.append(("kpis + episode outcomes + attendance (cold / warm)",
-                 f"{_s(ana, 'subset_seconds')} / {_s(ana, 'subset_warm_seconds', '{:.3f} s')}",
-                 f"pandas {_s(pd_)} ({ident})", ratio))
+    later = get("later")
+    rows.append(("full set in a later process (work tables kept; peak RSS; work file)",
+                 f"{_s(later)}; {_s(later, 'peak_rss_mb', '{:,.0f} MB')}; "
+                 f"{_s(later, 'work_file_mb', '{:,.0f} MB')}", "", ""))
+    rows.append(("kpis + episode outcomes + attendance (cold / warm / later process)",
+                 f"{_s(ana, 'subset_seconds')} / {_s(ana, 'subset_warm_seconds', '{:.3f} s')} / "
+                 f"{_s(later, 'subset_seconds', '{:.3f} s')}",
+                 f"pandas {_s(pd_)} ({ident})", ratio + (f", {pd_['seconds'] / later['subset_seconds']:.1f}× later"
+                                                         if "seconds" in pd_ and later.get("subset_seconds") else "")))
     for step, text in (("caseload", "caseload (one clinician) p50 / p95"), ("patient", "patient detail p50 / p95")):
         out = get(step)
         rows.append((text, f"{_s(out, 'p50_ms', '{:.0f} ms')} / {_s(out, 'p95_ms', '{:.0f} ms')}", "", ""))

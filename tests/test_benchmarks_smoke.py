@@ -70,11 +70,13 @@ def test_the_benchmark_runs_at_1e4_and_pandas_agrees(tmp_path, capsys):
     assert set(steps["analytics"]["parts"]) == {"kpis", "episode_outcomes", "attendance_report", "readiness"}
     assert set(steps["analytics"]["warm_parts"]) == set(steps["analytics"]["parts"])
     assert steps["analytics"]["subset_warm_seconds"] > 0
+    assert set(steps["later"]["parts"]) == set(steps["analytics"]["parts"])   # with the work file kept
+    assert steps["later"]["work_file_mb"] > 0 and steps["later"]["subset_seconds"] > 0
     assert result["clinicians"] == run.clinicians_for(10_000) == 8
     assert steps["pandas"]["identical"] is True, steps["pandas"]["differences"]
     assert steps["patient"]["repeat"] == 2 and steps["patient"]["p95_ms"] >= steps["patient"]["p50_ms"]
     assert "headline figures" in steps["warmup"]["warmup_parts"] and steps["warmup"]["seconds"] > 0
-    for name in ("generate", "floor", "import", "analytics", "pandas", "patient", "warmup"):
+    for name in ("generate", "floor", "import", "analytics", "later", "pandas", "patient", "warmup"):
         assert steps[name]["peak_rss_mb"] > 0, name
     assert 0 < steps["analytics"]["full_set_peak_rss_mb"] <= steps["analytics"]["peak_rss_mb"]
     assert result["machine"]["nproc"] >= 1
