@@ -384,7 +384,9 @@ def _load_raw(con: duckdb.DuckDBPyConnection, src: Source) -> tuple[int, pd.Data
     """Read the file into _in_raw (c0, c1, ... all text, in file order, with its line number).
 
     Rows with too many or too few fields are not read; they come back as (line, raw text, reason).
-    Line numbers count the header as line 1 and each record as one line, as a spreadsheet shows them.
+    Line numbers are the rows of the file as a spreadsheet shows them: the header is line 1, a
+    blank line is a line, a cell with a line break stays in its row (as DuckDB numbers the rows it
+    rejects).
     """
     for t in ("_in_raw", "_in_read", "_in_reject_errors", "_in_reject_scans"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
@@ -419,8 +421,25 @@ def _load_raw(con: duckdb.DuckDBPyConnection, src: Source) -> tuple[int, pd.Data
             SELECT line, any_value(raw) AS raw, string_agg(reason, '; ' ORDER BY reason) AS reason
             FROM per_type GROUP BY line ORDER BY line"""
     ).df()
+    starts = _record_lines(src, accepted + len(bad))
+    if starts is not None:
+        rejected_at = set(int(x) for x in bad["line"]) if len(bad) else set()
+        starts = [line for line in starts if line not in rejected_at]
     if len(bad):
         bad["reason"] = [_swallowed(reason, raw) for reason, raw in zip(bad["reason"], bad["raw"])]
+    if starts is not None and len(starts) == accepted:
+        # blank lines between rows: the rows DuckDB read are numbered past them (as DuckDB numbers
+        # the rows it rejects)
+        con.register("_in_line_map", pd.DataFrame({"idx": range(accepted), "line": starts}, dtype="int64"))
+        try:
+            con.execute(
+                """CREATE TEMP TABLE _in_raw AS
+                   SELECT m.line, r.* EXCLUDE (idx)
+                   FROM (SELECT rowid - (SELECT min(rowid) FROM _in_read) AS idx, * FROM _in_read) r
+                   JOIN _in_line_map m USING (idx)""")
+        finally:
+            con.unregister("_in_line_map")
+    elif len(bad):
         con.execute(
             f"""CREATE TEMP TABLE _in_raw AS
                 WITH lines AS (
@@ -508,6 +527,33 @@ def _empty_rows_skipped(con: duckdb.DuckDBPyConnection, src: Source, res: Resolv
         return ()
     con.execute(f"DELETE FROM _in_raw WHERE NULLIF(trim(c{key}), '') IS NULL AND {empty}")
     return (f"{n:,} empty row(s), only delimiters (the first on line {first}), left out",)
+
+
+def _record_lines(src: Source, records: int) -> list[int] | None:
+    """The line of each row after the header, numbered as a spreadsheet numbers the file's rows
+    (a blank line is a row; a cell with a line break stays in its row), blank lines left out: the
+    numbers DuckDB gives the rows it rejects. None when the file has no line break but those ending
+    its rows (row n is line n + 1: the usual case, found by counting the file's line breaks, a fast
+    byte scan), or when Python's reader does not split the file into the rows DuckDB found (the
+    numbering then stays one line per row)."""
+    breaks, tail = 0, b""
+    with open(src.readable, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 24), b""):
+            breaks += chunk.count(b"\n")
+            tail = chunk[-65536:] if len(chunk) >= 65536 else (tail + chunk)[-65536:]
+    trailing = tail[len(tail.rstrip(b"\r\n")):].count(b"\n")      # blank lines at the end shift nothing
+    if breaks - trailing + 1 == records + 1:
+        return None
+    lines: list[int] = []
+    try:
+        with open(src.readable, encoding="utf-8", newline="", errors="replace") as fh:
+            reader = csv.reader(fh, delimiter=src.delimiter, quotechar='"', doublequote=True)
+            if next(reader, None) is None:
+                return None
+            lines = [line for line, row in enumerate(reader, start=2) if row]
+    except csv.Error:
+        return None
+    return lines if len(lines) == records else None
 
 
 def _swallowed(reason: str, raw: Any) -> str:
