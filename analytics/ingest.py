@@ -134,14 +134,20 @@ class Source:
     headers: list[str]
     sha256: str
     notes: tuple[str, ...] = ()   # what the reader should check (e.g. a likely wrong encoding)
+    line_breaks: int | None = None  # of ``readable`` before any at its end (counted with the hash)
 
 
-def _sha256(path: Path) -> str:
+def _sha256(path: Path) -> tuple[str, int]:
+    """The file's SHA-256 and its line breaks, not counting those at its end (:func:`_record_lines`),
+    in one read."""
     h = hashlib.sha256()
+    breaks, tail = 0, b""
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
-    return h.hexdigest()
+            breaks += chunk.count(b"\n")
+            tail = chunk[-65536:] if len(chunk) >= 65536 else (tail + chunk)[-65536:]
+    return h.hexdigest(), breaks - tail[len(tail.rstrip(b"\r\n")):].count(b"\n")
 
 
 def _not_csv(path: Path, what: str) -> WaypointError:
@@ -370,7 +376,9 @@ def _open_source(path: Path, declared: str | None = None) -> Iterator[Source]:
     readable = path if encoding in ("utf-8", "utf-8-sig") else _transcode(path, encoding)
     try:
         delimiter, headers = _sniff(readable, "utf-8-sig", path)
-        yield Source(path, readable, encoding, delimiter, headers, _sha256(path), (hint,) if hint else ())
+        sha256, breaks = _sha256(path)
+        yield Source(path, readable, encoding, delimiter, headers, sha256, (hint,) if hint else (),
+                     breaks if readable == path else _sha256(readable)[1])
     finally:
         if readable != path:
             readable.unlink(missing_ok=True)
@@ -536,13 +544,8 @@ def _record_lines(src: Source, records: int) -> list[int] | None:
     its rows (row n is line n + 1: the usual case, found by counting the file's line breaks, a fast
     byte scan), or when Python's reader does not split the file into the rows DuckDB found (the
     numbering then stays one line per row)."""
-    breaks, tail = 0, b""
-    with open(src.readable, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 24), b""):
-            breaks += chunk.count(b"\n")
-            tail = chunk[-65536:] if len(chunk) >= 65536 else (tail + chunk)[-65536:]
-    trailing = tail[len(tail.rstrip(b"\r\n")):].count(b"\n")      # blank lines at the end shift nothing
-    if breaks - trailing + 1 == records + 1:
+    breaks = src.line_breaks if src.line_breaks is not None else _sha256(src.readable)[1]
+    if breaks == records:                         # one line break per row after the header
         return None
     lines: list[int] = []
     try:
