@@ -26,6 +26,8 @@ For each size: a demo clinic's CSV export (cached under benchmarks/cache/; one c
 - warmup      the same page as the first visitor of `waypoint serve` finds it: the server's
               warm-up (dashboard/warmup.py) first, then the first render of a new session
               (no work file either)
+- restart     the warm-up and first render again in a new process that finds the work file the
+              warm-up step left: a dashboard restarted with no new data
 
 Prints a table per size and writes benchmarks/results/<size>.json (+ summary.md). A step that
 fails or runs past --timeout is recorded with its error instead of a time.
@@ -60,7 +62,8 @@ SESSIONS_PER_CLINICIAN = 2000
 def clinicians_for(size: int) -> int:
     return max(8, round(size / SESSIONS_PER_CLINICIAN))
 SEED = 20260
-STEPS = ("floor", "import", "analytics", "later", "pandas", "caseload", "patient", "overview", "warmup")
+STEPS = ("floor", "import", "analytics", "later", "pandas", "caseload", "patient", "overview", "warmup",
+         "restart")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,7 +285,8 @@ def step_warmup(args: dict) -> dict:
     from dashboard import warmup
 
     os.environ["WAYPOINT_DB"] = str(args["db"])
-    _forget_work_tables(args["db"])
+    if not args.get("keep"):
+        _forget_work_tables(args["db"])
     t = time.perf_counter()
     took = warmup.prime()                    # what `waypoint serve` runs at start-up
     primed = time.perf_counter() - t
@@ -322,7 +326,7 @@ def _page_text(at) -> str:
 STEP_FUNCTIONS = {"generate": step_generate, "floor": step_floor, "import": step_import,
                   "analytics": step_analytics, "later": step_later, "pandas": step_pandas, "caseload": step_caseload,
                   "patient": step_patient, "overview": step_overview,
-                  "warmup": step_warmup}
+                  "warmup": step_warmup, "restart": lambda args: step_warmup({**args, "keep": True})}
 
 
 def _child(name: str, args_json: str) -> None:
@@ -426,7 +430,7 @@ def run_size(size: int, opts: argparse.Namespace) -> dict:
                                    subset_peak_rss_mb=subset.get("peak_rss_mb"))
         elif step in ("caseload", "patient"):
             steps[step] = run_step(step, {"db": str(db), "repeat": repeat}, opts.timeout)
-        elif step in ("overview", "warmup"):
+        elif step in ("overview", "warmup", "restart"):
             steps[step] = run_step(step, {"db": str(db), "timeout": opts.timeout}, opts.timeout + 30)
     for step in wanted:
         print(f"  {name} {step}: {_short(steps[step])}", file=sys.stderr)
@@ -488,6 +492,10 @@ def table(result: dict) -> list[tuple[str, str, str, str]]:
     rows.append(("overview after the server's warm-up (warm-up / first / rerun)",
                  f"{_s(wu, 'warmup_seconds')} / {_s(wu)} / {_s(wu, 'rerun_seconds')}"
                  if "skipped" not in wu else f"skipped: {wu['skipped']}", "", ""))
+    rs = get("restart")
+    rows.append(("overview after a restart, work file kept (warm-up / first / rerun)",
+                 f"{_s(rs, 'warmup_seconds')} / {_s(rs)} / {_s(rs, 'rerun_seconds')}"
+                 if "skipped" not in rs else f"skipped: {rs['skipped']}", "", ""))
     mem = ", ".join(f"{k} {v['peak_rss_mb']:.0f}" for k, v in st.items() if "peak_rss_mb" in v)
     rows.append(("peak RSS per step (MB)", mem, "", ""))
     return rows
@@ -514,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=0, help="timed calls per interactive path (default 20; 10 at 1e7)")
     p.add_argument("--timeout", type=float, default=1800, help="seconds before a step is abandoned (default 1800)")
     p.add_argument("--skip", default="", help=f"comma-separated steps to leave out ({', '.join(STEPS)})")
-    p.add_argument("--skip-overview", action="store_true", help="same as --skip overview,warmup")
+    p.add_argument("--skip-overview", action="store_true", help="same as --skip overview,warmup,restart")
     p.add_argument("--reuse-db", action="store_true", help="keep the cached Waypoint database (no import step)")
     p.add_argument("--pandas-max", type=float, default=1e7, help="largest size the pandas step runs at")
     p.add_argument("--step", help=argparse.SUPPRESS)
@@ -523,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
     if opts.step:
         _child(opts.step, opts.args)
         return 0
-    opts.skip = {s.strip() for s in opts.skip.split(",") if s.strip()} | ({"overview", "warmup"} if opts.skip_overview else set())
+    opts.skip = {s.strip() for s in opts.skip.split(",") if s.strip()} | ({"overview", "warmup", "restart"} if opts.skip_overview else set())
     unknown = opts.skip - set(STEPS)
     if unknown:
         p.error(f"unknown step(s) {', '.join(sorted(unknown))}; steps: {', '.join(STEPS)}")

@@ -76,7 +76,8 @@ def test_the_benchmark_runs_at_1e4_and_pandas_agrees(tmp_path, capsys):
     assert steps["pandas"]["identical"] is True, steps["pandas"]["differences"]
     assert steps["patient"]["repeat"] == 2 and steps["patient"]["p95_ms"] >= steps["patient"]["p50_ms"]
     assert "headline figures" in steps["warmup"]["warmup_parts"] and steps["warmup"]["seconds"] > 0
-    for name in ("generate", "floor", "import", "analytics", "later", "pandas", "patient", "warmup"):
+    assert steps["restart"]["page_title"] == "Clinic overview" and steps["restart"]["warmup_seconds"] > 0
+    for name in ("generate", "floor", "import", "analytics", "later", "pandas", "patient", "warmup", "restart"):
         assert steps[name]["peak_rss_mb"] > 0, name
     assert 0 < steps["analytics"]["full_set_peak_rss_mb"] <= steps["analytics"]["peak_rss_mb"]
     assert result["machine"]["nproc"] >= 1
