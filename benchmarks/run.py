@@ -175,7 +175,8 @@ def step_analytics(args: dict) -> dict:
     con.close()
     work = workcache.work_path(args["db"])
     aside = Path(f"{work}.aside")
-    work.replace(aside)               # the subset starts with nothing kept too
+    if work.exists():
+        work.replace(aside)           # the subset starts with nothing kept too
     con = connect(args["db"])
     t = time.perf_counter()
     subset = _waypoint_subset(con, settings)
@@ -185,7 +186,8 @@ def step_analytics(args: dict) -> dict:
     subset_warm_seconds = time.perf_counter() - t
     con.close()
     _forget_work_tables(args["db"])
-    aside.replace(work)               # the full set's work tables, for the later step
+    if aside.exists():
+        aside.replace(work)           # the full set's work tables, for the later step
     with open(args["out"], "wb") as fh:
         pickle.dump(subset, fh)
     return {"seconds": sum(parts.values()), "parts": parts, "warm_seconds": sum(warm.values()),

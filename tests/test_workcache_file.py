@@ -17,17 +17,8 @@ from analytics.db import connect
 from analytics.ingest import undo_import
 from analytics.settings import Settings
 from tests.ingest_helpers import csv_file, ingest
+from tests.test_workcache import FIRST, HEADER, LATER   # the same small clinic
 
-HEADER = "patient_id,clinician_id,session_date,status,phq9,gad7"
-FIRST = """p1,c1,2025-01-06,attended,18,12
-p1,c1,2025-01-13,no_show,,
-p1,c1,2025-01-20,attended,11,9
-p2,c2,2025-01-07,attended,15,10
-p2,c2,2025-01-14,attended,9,6
-"""
-LATER = """p3,c1,2025-02-03,attended,20,15
-p3,c1,2025-02-10,late_cancel,,
-"""
 ROOT = Path(__file__).resolve().parents[1]
 
 
