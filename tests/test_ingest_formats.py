@@ -166,7 +166,7 @@ def test_long_measurement_file(tmp_path):
     (b"", "the file is empty"),
     (b"PK\x03\x04\x14\x00\x06\x00", "this is an Excel workbook (.xlsx) or another zip archive, not a CSV file"),
     (b"\x00\x01\x02\x03binary", "this is a binary file, not text"),
-    (__import__("gzip").compress(b"patient_id,clinician_id\n"), "this is a gzip-compressed file. Decompress it first"),
+    (__import__("gzip").compress(b"patient_id,clinician_id\n", mtime=0), "this is a gzip-compressed file. Decompress it first"),
     (b"just one column\nvalue\n", "its first line has one column only"),
 ])
 def test_files_that_are_not_csv_stop_with_one_clear_message(tmp_path, content, message):
