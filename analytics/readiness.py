@@ -15,8 +15,12 @@ and ``w_scale_pairs`` (each scale's first and last score per episode, :func:`ana
   the last scores' span and range, the severity band of the first score
 - ``expected_band.sql``    the expected recovery band (after Lambert) from the clinic's finished episodes
 - ``risk_items.sql``       the latest recorded risk item (PHQ-9 item 9, CORE-10 item 6)
+- ``categories.sql``       each active episode's category: the rules below, decided in SQL over
+  the tables above (the overview's chart counts it and reads no score into Python)
 
-Python applies the category order, the Theil–Sen trend (scipy) and writes the reasons.
+Python writes the reasons: the rule of the category SQL decided, with the same tests in Python
+(the Theil–Sen trend bit-identical to scipy's). Were the two ever to disagree, every rule is tried
+in order, as before categories.sql; tests/test_readiness_categories_sql.py holds them to agree.
 
 Choices where the issue is silent (also in the README of the figure, the report and the tests):
 
@@ -276,6 +280,8 @@ class EpisodeFacts(NamedTuple):
     risks: tuple[RiskFacts, ...]
     missed_in_a_row: int = 0           # as the disengagement watch list counts them
     days_since_attended: int = 0
+    category: str | None = None        # as categories.sql decided (None: not read)
+    other_category: str | None = None  # ...and for safety, the category apart from risk
 
 
 def _register_bands(con: duckdb.DuckDBPyConnection) -> None:
@@ -304,6 +310,14 @@ def _params(settings: Settings, th: ReadinessThresholds, as_of: date | None) -> 
         "stuck_scores": th.stuck_scores,
         "upper_percentile": th.expected_percentile / 100.0,
         "lower_percentile": 1.0 - th.expected_percentile / 100.0,
+        "min_scored_sessions": th.min_scored_sessions,
+        "min_reference_episodes": th.min_reference_episodes,
+        "fallback_min_attended": th.fallback_min_attended,
+        "fallback_min_fall": th.fallback_min_fall,
+        "stable_min_weeks": th.stable_min_weeks,
+        "trend_scores": th.trend_scores,
+        "trend_z": _trend_z(th.trend_confidence),
+        "stuck_min_attended": th.stuck_min_attended,
     }
 
 
@@ -341,10 +355,11 @@ def _scale_order() -> dict[str, int]:
 
 
 def _kept(con: duckdb.DuckDBPyConnection, table: str, name: str, params: dict[str, Any],
-          cluster_by: str | None = None) -> None:
+          cluster_by: str | None = None, depends_on: tuple[str, ...] = ()) -> None:
     sql = read_sql(f"readiness/{name}")
     used = set(_PARAM_RE.findall(sql))
-    workcache.table(con, table, sql, {k: params[k] for k in used}, cluster_by=cluster_by)
+    workcache.table(con, table, sql, {k: params[k] for k in used}, cluster_by=cluster_by,
+                    depends_on={k: params[k] for k in depends_on})
 
 
 def _in_scope(con: duckdb.DuckDBPyConnection, table: str, params: dict[str, Any], order: str,
@@ -403,6 +418,10 @@ def _keep_fact_tables(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) ->
     _kept(con, "readiness_scores", "episode_scores.sql", everyone, cluster_by="clinician_id, episode_id, scale, seq")
     _kept(con, "readiness_status", "scale_status.sql", everyone, cluster_by="clinician_id, episode_id, scale")
     _kept(con, "readiness_risk", "risk_items.sql", everyone, cluster_by="clinician_id, episode_id, scale")
+    # every active episode's category, decided in SQL from the tables above and the clinic's
+    # expected band (whose percentile is not a parameter of categories.sql, hence depends_on)
+    _kept(con, "readiness_category", "categories.sql", everyone, cluster_by="clinician_id, episode_id",
+          depends_on=("upper_percentile", "lower_percentile"))
 
 
 def _scope_episodes(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
@@ -440,6 +459,8 @@ def _read_facts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[
     for r in _in_scope(con, "readiness_risk", params, "x.episode_id, x.scale",
                        ["episode_id", "scale", "measure_date", "risk_item", "risk_threshold", "item_score", "flagged"]):
         risks.setdefault(r[0], []).append(RiskFacts(*r[1:]))
+    decided = {r[0]: (r[1], r[2]) for r in _in_scope(
+        con, "readiness_category", params, "x.episode_id", ["episode_id", "category", "other_category"])}
     episodes = []
     last = len(order)
     for eid, patient, clinician, last_session, attended, next_booked, missed, days in _in_scope(
@@ -450,7 +471,7 @@ def _read_facts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[
             eid, patient, clinician, last_session, int(attended or 0), next_booked,
             tuple(sorted(scales.get(eid, ()), key=lambda s: order.get(s.scale, last))),
             tuple(sorted(risks.get(eid, ()), key=lambda x: order.get(x.scale, last))),
-            int(missed or 0), int(days or 0),
+            int(missed or 0), int(days or 0), *decided.get(eid, (None, None)),
         ))
     return episodes
 
@@ -722,6 +743,14 @@ def _norm_ppf(q: float) -> float:
     return stats.norm.ppf(q)
 
 
+def _trend_z(alpha: float) -> float:
+    """The normal quantile of the Theil-Sen interval at confidence ``alpha`` (scipy's theilslopes
+    takes either 0.95 or 0.05 for a 95 % interval); categories.sql gets it as $trend_z."""
+    if alpha > 0.5:
+        alpha = 1. - alpha
+    return float(_norm_ppf(alpha / 2.))
+
+
 def _repeat_term(values: list) -> int:
     # tied values: sum of k(k-1)(2k+5) over groups of k equal values (these lists are short: a
     # count per distinct value is cheaper than a Counter)
@@ -748,9 +777,7 @@ def _theil_slopes(y: list, x: list, alpha: float) -> tuple[float, float, float]:
         return _scipy_theil_slopes(y, x, alpha)
     half = len(slopes) // 2                                   # np.median of the sorted slopes
     medslope = slopes[half] if len(slopes) % 2 else (slopes[half - 1] + slopes[half]) / 2.0
-    if alpha > 0.5:
-        alpha = 1. - alpha
-    z = float(_norm_ppf(alpha / 2.))
+    z = _trend_z(alpha)
     nt = len(slopes)
     sigsq = 1/18. * (n * (n-1) * (2*n+5) - _repeat_term(list(x)) - _repeat_term(list(y)))
     try:
@@ -860,10 +887,18 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("on_track", rule_on_track),
 )
 assert tuple(c for c, _ in RULES) == tuple(c.id for c in CATEGORIES)
+_RULE = dict(RULES)
 
 
-def classify(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds, *, skip: tuple[str, ...] = ()) -> tuple[str, list[str]]:
-    """The first category that applies, and its reasons."""
+def classify(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds, *, skip: tuple[str, ...] = (),
+             decided: str | None = None) -> tuple[str, list[str]]:
+    """The first category that applies, and its reasons. ``decided``: the category categories.sql
+    gave the episode; its rule alone then writes the reasons (the rules before it are not tried
+    again), unless it finds that it does not apply, when every rule is tried in order."""
+    if decided is not None and decided not in skip:
+        reasons = _RULE[decided](ep, cells, th)
+        if reasons is not None:
+            return decided, reasons
     for category, rule in RULES:
         if category in skip:
             continue
@@ -907,10 +942,10 @@ def disengagement(ep: EpisodeFacts, rule: WatchRule | None) -> str | None:
 
 
 def _record(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds, rule: WatchRule | None = None) -> dict[str, Any]:
-    category, reasons = classify(ep, cells, th)
+    category, reasons = classify(ep, cells, th, decided=ep.category)
     other = None
     if category == "safety":
-        other, other_reasons = classify(ep, cells, th, skip=("safety",))
+        other, other_reasons = classify(ep, cells, th, skip=("safety",), decided=ep.other_category)
         reasons = reasons + [f"Apart from risk: {LABELS[other]}."] + other_reasons
     drifting = disengagement(ep, rule)
     if drifting:
@@ -985,22 +1020,20 @@ def _rules_ready(con: duckdb.DuckDBPyConnection, settings: Settings, thresholds:
 
 
 def category_counts(con: duckdb.DuckDBPyConnection, settings: Settings,
-                    thresholds: ReadinessThresholds | None = None, *,
-                    group_episodes: int = FACT_GROUP_EPISODES) -> pd.DataFrame:
+                    thresholds: ReadinessThresholds | None = None) -> pd.DataFrame:
     """Active episodes in each readiness category (the overview's chart): category, label,
     description, patients; every category in its order, zeros too. The categories of
-    :func:`readiness`, without building its records (the reasons of the one rule that applies are
-    still written: the rules decide by writing them), reading the facts a group of clinicians at a
-    time (``group_episodes``), so memory does not grow with the clinic."""
-    th, params, cells = _rules_ready(con, settings, thresholds)
-    counts: dict[str, int] = {}
-    with _no_cyclic_gc(), _word_caches_dropped():
-        for episodes in _facts_in_groups(con, params, group_episodes):
-            for ep in episodes:
-                category = classify(ep, cells, th)[0]
-                counts[category] = counts.get(category, 0) + 1
+    :func:`readiness`, counted in SQL (``sql/readiness/categories.sql``) without reading a score
+    into Python, so the count costs the same at any clinic size."""
+    th, params, _cells_unused = _rules_ready(con, settings, thresholds)
+    _keep_fact_tables(con, params)
+    counts = dict(con.execute(
+        """SELECT c.category, count(*) FROM readiness_category c
+           WHERE ($clinician_id IS NULL OR c.clinician_id = $clinician_id) AND ($site IS NULL OR c.site = $site)
+           GROUP BY c.category""",
+        {"clinician_id": params["clinician_id"], "site": params["site"]}).fetchall())
     return pd.DataFrame([{"category": c.id, "label": c.label, "description": c.description,
-                          "patients": counts.get(c.id, 0)} for c in CATEGORIES],
+                          "patients": int(counts.get(c.id, 0))} for c in CATEGORIES],
                         columns=["category", "label", "description", "patients"])
 
 

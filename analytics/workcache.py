@@ -221,13 +221,14 @@ def _context(con: duckdb.DuckDBPyConnection) -> str | None:
 
 
 def table(con: Any, name: str, sql: str, params: dict[str, Any] | None = None, *,
-          cluster_by: str | None = None) -> None:
+          cluster_by: str | None = None, depends_on: dict[str, Any] | None = None) -> None:
     """Make ``name`` (a work table of the SQL ``sql`` with ``params``) readable on this cursor:
     a view of the kept table when this context already built it, else build it once and keep it.
 
     ``cluster_by``: columns to store the kept table in order of, so that a filter ``col = value``
     on the first of them reads only the row groups holding that value (DuckDB's zone maps): one
-    patient's or one clinician's rows, at any clinic size."""
+    patient's or one clinician's rows, at any clinic size. ``depends_on``: values that shape the
+    work tables ``sql`` reads without being parameters of it (the key tells the tables apart)."""
     params = params or {}
     if cluster_by:
         sql = f"SELECT * FROM ({sql}) ORDER BY {cluster_by}"
@@ -235,7 +236,7 @@ def table(con: Any, name: str, sql: str, params: dict[str, Any] | None = None, *
     if context is None:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", params)
         return
-    kept = f"{context}_{name}_{_digest(sql, sorted(params.items()))}"
+    kept = f"{context}_{name}_{_digest(sql, sorted(params.items()), *sorted((depends_on or {}).items()))}"
     view = f'CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {CATALOG}."{kept}"'
     try:
         con.execute(view)                    # kept already: the usual case, one statement

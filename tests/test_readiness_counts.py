@@ -1,5 +1,6 @@
 """The overview's readiness chart counts each active episode once, in the category readiness()
-gives it (readiness.category_counts classifies without building the records)."""
+gives it (readiness.category_counts counts sql/readiness/categories.sql without building the
+records)."""
 from __future__ import annotations
 
 from collections import Counter
@@ -49,14 +50,17 @@ def test_thresholds_change_the_counts_as_they_change_the_records(con, change):
     assert list(frame["patients"]) != list(readiness.category_counts(con, Settings())["patients"])
 
 
-@pytest.mark.parametrize("group_episodes", [1, 3, 10])
-def test_reading_a_few_clinicians_at_a_time_counts_the_same(con, group_episodes):
-    for settings in _views(con):
-        whole = readiness.category_counts(con, settings, group_episodes=10**9)
-        grouped = readiness.category_counts(con, settings, group_episodes=group_episodes)
-        assert list(grouped["patients"]) == list(whole["patients"]), settings
-    assert readiness.category_counts(con, Settings(), group_episodes=1)["patients"].sum() == len(
-        readiness.readiness(con, Settings()))
+def test_the_counts_read_no_scores_into_python(con, monkeypatch):
+    # the chart's counts come from categories.sql: the facts are never read episode by episode
+    expected = readiness.category_counts(con, Settings())
+
+    def refused(*args, **kwargs):
+        raise AssertionError("category_counts read the facts into Python")
+
+    monkeypatch.setattr(readiness, "_read_facts", refused)
+    assert list(readiness.category_counts(con, Settings())["patients"]) == list(expected["patients"])
+    assert expected["patients"].sum() == con.execute(
+        "SELECT count(*) FROM readiness_active").fetchone()[0]
 
 
 def test_the_whole_clinics_records_are_the_same_read_a_few_clinicians_at_a_time(con, monkeypatch):
