@@ -243,6 +243,9 @@ class ScaleFacts(NamedTuple):
     severity_low: int | None
     severity_high: int | None
     series: tuple[Point, ...] = ()
+    trend_slope: float | None = None   # Theil-Sen over the last trend_scores scores (trend.sql)
+    trend_low: float | None = None     # ...its interval (None: fewer scores, or one date)
+    trend_high: float | None = None
 
     def last(self, k: int) -> tuple[Point, ...]:
         return self.series[-k:]
@@ -363,12 +366,23 @@ def _kept(con: duckdb.DuckDBPyConnection, table: str, name: str, params: dict[st
 
 
 def _in_scope(con: duckdb.DuckDBPyConnection, table: str, params: dict[str, Any], order: str,
-              columns: list[str]) -> list[tuple]:
+              columns: list[str], joined: tuple[str, tuple[str, ...], list[str]] | None = None) -> list[tuple]:
     """Rows (``columns``, in that order) of a kept whole-clinic facts table for the episodes in
     scope (readiness_scope). The clinician filters also let DuckDB skip other clinicians' row
-    groups (the tables are stored in clinician order)."""
+    groups (the tables are stored in clinician order). ``joined``: (another such table, the
+    columns both share that match a row, its columns to add after ``columns``), left-joined, so
+    that a caseload asks one query instead of two (each costs about 10 ms)."""
+    select = [f"x.{c}" for c in columns]
+    source = f"{table} x"
+    if joined is not None:
+        other, keys, extra = joined
+        select += [f"y.{c}" for c in extra]
+        source += (f" LEFT JOIN {other} y ON y.clinician_id = x.clinician_id"
+                   f"{''.join(f' AND y.{k} = x.{k}' for k in keys)}"
+                   " AND ($clinician_id IS NULL OR y.clinician_id = $clinician_id)"
+                   " AND ($low IS NULL OR y.clinician_id BETWEEN $low AND $high)")
     return con.execute(
-        f"""SELECT {', '.join(f'x.{c}' for c in columns)} FROM {table} x
+        f"""SELECT {', '.join(select)} FROM {source}
             WHERE ($clinician_id IS NULL OR x.clinician_id = $clinician_id)
               AND ($low IS NULL OR x.clinician_id BETWEEN $low AND $high)
               AND x.episode_id IN (SELECT episode_id FROM readiness_scope)
@@ -418,10 +432,12 @@ def _keep_fact_tables(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) ->
     _kept(con, "readiness_scores", "episode_scores.sql", everyone, cluster_by="clinician_id, episode_id, scale, seq")
     _kept(con, "readiness_status", "scale_status.sql", everyone, cluster_by="clinician_id, episode_id, scale")
     _kept(con, "readiness_risk", "risk_items.sql", everyone, cluster_by="clinician_id, episode_id, scale")
+    _kept(con, "readiness_trend", "trend.sql", everyone, cluster_by="clinician_id, episode_id, scale")
     # every active episode's category, decided in SQL from the tables above and the clinic's
-    # expected band (whose percentile is not a parameter of categories.sql, hence depends_on)
+    # expected band (the parameters those were built with are not parameters of categories.sql,
+    # hence depends_on)
     _kept(con, "readiness_category", "categories.sql", everyone, cluster_by="clinician_id, episode_id",
-          depends_on=("upper_percentile", "lower_percentile"))
+          depends_on=("upper_percentile", "lower_percentile", "trend_scores", "trend_z"))
 
 
 def _scope_episodes(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
@@ -450,28 +466,28 @@ def _read_facts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[
         if points is None:
             points = series[key] = []
         points.append(Point(when, number, score))
-    wanted = [f for f in ScaleFacts._fields if f != "series"]
+    wanted = list(ScaleFacts._fields[:ScaleFacts._fields.index("series")])
     order = _scale_order()
     scales: dict[str, list[ScaleFacts]] = {}
-    for r in _in_scope(con, "readiness_status", params, "x.episode_id, x.scale", ["episode_id", *wanted]):
-        scales.setdefault(r[0], []).append(ScaleFacts(*r[1:], tuple(series[(r[0], r[1])])))
+    for r in _in_scope(con, "readiness_status", params, "x.episode_id, x.scale", ["episode_id", *wanted],
+                       ("readiness_trend", ("episode_id", "scale"), ["trend_slope", "trend_low", "trend_high"])):
+        scales.setdefault(r[0], []).append(ScaleFacts(*r[1:-3], tuple(series[(r[0], r[1])]), *r[-3:]))
     risks: dict[str, list[RiskFacts]] = {}
     for r in _in_scope(con, "readiness_risk", params, "x.episode_id, x.scale",
                        ["episode_id", "scale", "measure_date", "risk_item", "risk_threshold", "item_score", "flagged"]):
         risks.setdefault(r[0], []).append(RiskFacts(*r[1:]))
-    decided = {r[0]: (r[1], r[2]) for r in _in_scope(
-        con, "readiness_category", params, "x.episode_id", ["episode_id", "category", "other_category"])}
     episodes = []
     last = len(order)
-    for eid, patient, clinician, last_session, attended, next_booked, missed, days in _in_scope(
+    for eid, patient, clinician, last_session, attended, next_booked, missed, days, category, other in _in_scope(
             con, "readiness_active", params, "x.episode_id",
             ["episode_id", "patient_id", "clinician_id", "last_session", "attended_sessions", "next_booked",
-             "missed_in_a_row", "days_since_attended"]):
+             "missed_in_a_row", "days_since_attended"],
+            ("readiness_category", ("episode_id",), ["category", "other_category"])):
         episodes.append(EpisodeFacts(
             eid, patient, clinician, last_session, int(attended or 0), next_booked,
             tuple(sorted(scales.get(eid, ()), key=lambda s: order.get(s.scale, last))),
             tuple(sorted(risks.get(eid, ()), key=lambda x: order.get(x.scale, last))),
-            int(missed or 0), int(days or 0), *decided.get(eid, (None, None)),
+            int(missed or 0), int(days or 0), category, other,
         ))
     return episodes
 
@@ -727,83 +743,29 @@ class Trend(NamedTuple):
     points: tuple[Point, ...]
 
 
-def theil_sen(points: tuple[Point, ...], confidence: float) -> Trend | None:
-    """Theil–Sen slope in points per week over these scores (x = weeks since the first of them),
-    with its confidence interval (scipy.stats.theilslopes). None with fewer than two distinct dates."""
-    if len(points) < 2 or len({p.session_date for p in points}) < 2:
-        return None
-    x = [(p.session_date - points[0].session_date).days / 7 for p in points]
-    y = [p.score for p in points]
-    slope, low, high = _theil_slopes(y, x, confidence)
-    return Trend(slope, low, high, points)
-
-
 @functools.lru_cache(maxsize=16)
 def _norm_ppf(q: float) -> float:
     return stats.norm.ppf(q)
 
 
 def _trend_z(alpha: float) -> float:
-    """The normal quantile of the Theil-Sen interval at confidence ``alpha`` (scipy's theilslopes
-    takes either 0.95 or 0.05 for a 95 % interval); categories.sql gets it as $trend_z."""
+    """The normal quantile of the Theil–Sen interval at confidence ``alpha`` (scipy's theilslopes
+    takes either 0.95 or 0.05 for a 95 % interval); trend.sql gets it as $trend_z."""
     if alpha > 0.5:
         alpha = 1. - alpha
     return float(_norm_ppf(alpha / 2.))
 
 
-def _repeat_term(values: list) -> int:
-    # tied values: sum of k(k-1)(2k+5) over groups of k equal values (these lists are short: a
-    # count per distinct value is cheaper than a Counter)
-    if len(set(values)) == len(values):
-        return 0
-    return sum(k * (k - 1) * (2 * k + 5) for k in (values.count(v) for v in set(values)) if k > 1)
-
-
-def _theil_slopes(y: list, x: list, alpha: float) -> tuple[float, float, float]:
-    """(slope, low_slope, high_slope) of ``scipy.stats.theilslopes(y, x, alpha=alpha)``, the same
-    arithmetic step by step (Sen 1968) in plain Python floats, without scipy's per-call argument
-    handling and numpy's per-array overhead, which cost ~1 ms a call on these few scores
-    (readiness calls it once per scale per active episode). IEEE division, sqrt and
-    round-half-to-even are the same in Python and numpy, so the result is bit-identical
-    (tests/test_readiness_trend.py). Falls back to scipy for values that are not all finite."""
-    n = len(x)
-    xv = [float(v) for v in x]
-    yv = [float(v) for v in y]
-    if n != len(yv) or n < 2 or not all(math.isfinite(v) for v in xv + yv):
-        return _scipy_theil_slopes(y, x, alpha)
-    slopes = sorted((yv[i] - yv[j]) / (xv[i] - xv[j])
-                    for i in range(n) for j in range(n) if xv[i] - xv[j] > 0)
-    if not slopes:
-        return _scipy_theil_slopes(y, x, alpha)
-    half = len(slopes) // 2                                   # np.median of the sorted slopes
-    medslope = slopes[half] if len(slopes) % 2 else (slopes[half - 1] + slopes[half]) / 2.0
-    z = _trend_z(alpha)
-    nt = len(slopes)
-    sigsq = 1/18. * (n * (n-1) * (2*n+5) - _repeat_term(list(x)) - _repeat_term(list(y)))
-    try:
-        sigma = math.sqrt(sigsq)                              # negative: ValueError, as np.sqrt's NaN gives below
-        ru = min(round((nt - z*sigma)/2.), nt - 1)
-        rl = max(round((nt + z*sigma)/2.) - 1, 0)
-        delta = (slopes[rl], slopes[ru])
-    except (ValueError, IndexError):
-        delta = (math.nan, math.nan)
-    return float(medslope), float(delta[0]), float(delta[1])
-
-
-def _scipy_theil_slopes(y: list, x: list, alpha: float) -> tuple[float, float, float]:
-    result = stats.theilslopes(y, x, alpha=alpha)
-    return float(result.slope), float(result.low_slope), float(result.high_slope)
-
-
 def improving_trend(sc: ScaleFacts, th: ReadinessThresholds) -> Trend | None:
-    """The last trend_scores scores' Theil–Sen trend when its interval lies wholly on the improving side."""
-    if sc.n_scored < th.trend_scores:
+    """The Theil–Sen trend of the last trend_scores scores (sql/readiness/trend.sql: points a week,
+    scipy.stats.theilslopes' figures) when its interval lies wholly on the improving side of 0."""
+    if sc.n_scored < th.trend_scores or sc.trend_slope is None:
         return None
-    trend = theil_sen(sc.last(th.trend_scores), th.trend_confidence)
-    if trend is None:
-        return None
-    improving = trend.high < 0 if sc.higher_is_worse else trend.low > 0
-    return trend if improving else None
+    if sc.higher_is_worse:
+        improving = sc.trend_high is not None and sc.trend_high < 0
+    else:
+        improving = sc.trend_low is not None and sc.trend_low > 0
+    return Trend(sc.trend_slope, sc.trend_low, sc.trend_high, sc.last(th.trend_scores)) if improving else None
 
 
 def rule_improving(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds) -> list[str] | None:

@@ -12,7 +12,7 @@ FILES = sorted(SQL.glob("*.sql"))
 
 def test_the_readiness_sql_files_are_there():
     assert [f.name for f in FILES] == ["active_episodes.sql", "categories.sql", "episode_scores.sql", "expected_band.sql",
-                                       "reliable_change.sql", "risk_items.sql", "scale_status.sql"]
+                                       "reliable_change.sql", "risk_items.sql", "scale_status.sql", "trend.sql"]
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
