@@ -763,6 +763,21 @@ def _no_score_note(con: duckdb.DuckDBPyConnection, res: Resolved) -> tuple[str, 
     return (f"{n:,} score cell(s) read as blank, e.g. {example!r} on line {line} (no score taken)",)
 
 
+def _items_without_total_note(con: duckdb.DuckDBPyConnection, res: Resolved) -> tuple[str, ...]:
+    """Rows with item scores of a scale but no total of it, in the file or stored (PHQ-9 item 9
+    asked on its own as a risk screen, a questionnaire left incomplete): the item scores are kept,
+    and a risk item among them counts for safety (sql/readiness/risk_items.sql), but without a
+    total the scale is in no figure. One note per scale; nothing to do for a file without item
+    columns."""
+    if not any(s.item > 0 for s in res.scores):
+        return ()
+    found = con.execute(read_sql("ingest/items_without_total.sql")).fetchall()
+    names = {sid: sc.name for sid, sc in load_registry().items()}
+    return tuple(f"{n:,} row(s) have {names.get(scale, scale)} item scores but no {names.get(scale, scale)} total "
+                 f"(the first on line {line}): the item scores are kept, and a risk item among them counts for "
+                 "safety; the total is in no figure" for scale, n, line in found)
+
+
 def _unmatched_scores_note(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     """Scores of a measurement file with no attended session of that patient on that date: kept,
     but in no figure (figures read scores at attended sessions) until a session log has one."""
@@ -916,6 +931,7 @@ def _import_one(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, *,
                 _registry_table(con)
                 if res.kind == "sessions":
                     _check_sessions(con, res, fmts, today)
+                    file_notes += _items_without_total_note(con, res)
                 else:
                     _check_measurements(con, res, fmts, today)
                     file_notes += _unmatched_scores_note(con)
