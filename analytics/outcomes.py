@@ -67,6 +67,10 @@ _WORK_TABLE_OF = {
     "episodes/w_scores.sql": "w_scores", "outcomes/scale_pairs.sql": "w_scale_pairs",
     "outcomes/episode_outcomes.sql": "w_outcomes", "outcomes/outcome_scope.sql": "w_outcome_scope",
     "outcomes/jt_reference.sql": "w_jt_reference",
+    "readiness/reliable_change.sql": "readiness_rc", "readiness/expected_band.sql": "readiness_expected",
+    "readiness/active_episodes.sql": "readiness_active", "readiness/episode_scores.sql": "readiness_scores",
+    "readiness/scale_status.sql": "readiness_status", "readiness/risk_items.sql": "readiness_risk",
+    "readiness/trend.sql": "readiness_trend",
 }
 _FIGURE_SQL: dict[str, tuple[str, ...]] = {
     "episodes": ("outcomes/caseload.sql",),
@@ -81,6 +85,11 @@ _FIGURE_SQL: dict[str, tuple[str, ...]] = {
     "data_quality": ("outcomes/data_quality.sql",),
     "intake_mix": ("outcomes/intake_mix.sql",),
     "jt_summary": ("outcomes/jt_reference.sql", "outcomes/jt_pairs.sql"),
+    # each active episode's readiness category (analytics/readiness.py, the overview's chart)
+    "readiness_categories": ("readiness/reliable_change.sql", "readiness/expected_band.sql",
+                             "readiness/active_episodes.sql", "readiness/episode_scores.sql",
+                             "readiness/scale_status.sql", "readiness/risk_items.sql", "readiness/trend.sql",
+                             "readiness/categories.sql"),
 }
 for _key in ("ended", "finished_treatment", "paired", "paired_completeness", "at_caseness", "recovered",
              "recovery_rate", "reliable_improvement", "reliable_improvement_rate", "reliable_deterioration",
@@ -662,8 +671,8 @@ def figure_names() -> list[str]:
 
 def sql_for(name: str) -> str:
     """The SQL behind a figure (a `waypoint kpis` key, or episode_outcomes, rates_by_month,
-    trajectories, clinician_comparison, case_mix, data_quality, jt_summary): the work tables it reads,
-    then its own files, each headed by its path under sql/."""
+    trajectories, clinician_comparison, case_mix, data_quality, jt_summary, readiness_categories):
+    the work tables it reads, then its own files, each headed by its path under sql/."""
     if name not in _FIGURE_SQL:
         raise KeyError(f"no SQL recorded for {name!r}; known: {', '.join(figure_names())}")
     files = list(_WORK_TABLES) if _FIGURE_SQL[name] != ("engagement/attendance.sql",) else list(_WORK_TABLES[:1])

@@ -172,6 +172,14 @@ def test_overview_offers_the_sql_behind_each_headline_figure(clinic):
     assert outcomes.sql_for("attendance").strip() in [c.value.strip() for c in at.code]
 
 
+def test_overview_offers_the_sql_that_decides_the_readiness_categories(clinic):
+    at = run()
+    text = outcomes.sql_for("readiness_categories")
+    assert "-- ==== sql/readiness/categories.sql ====" in text
+    assert "-- ==== sql/readiness/trend.sql  ->  TEMP TABLE readiness_trend ====" in text
+    assert text.strip() in [c.value.strip() for c in at.code]
+
+
 def test_the_episodes_behind_the_figures_are_listed_when_opened_with_their_download(clinic):
     at = run()
     assert not any("in_rates" in df.value.columns for df in at.dataframe)   # closed: not computed

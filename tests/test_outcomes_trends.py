@@ -295,7 +295,7 @@ KPI_FIGURES = ["episodes", "active", "ended", "finished_treatment", "paired", "p
 def test_every_kpi_and_view_has_its_sql():
     names = outcomes.figure_names()
     for name in KPI_FIGURES + ["rates_by_month", "rates", "episode_outcomes", "clinician_comparison", "case_mix",
-                               "data_quality", "jt_summary", "trajectories"]:
+                               "data_quality", "jt_summary", "trajectories", "readiness_categories"]:
         assert name in names, name
 
 

@@ -209,3 +209,4 @@ if counts is not None:
         ui.table(counts.drop(columns=["category"]).rename(columns={
             "label": "Category", "description": "What it means", "patients": "Patients"}),
             "readiness categories", key="readiness-counts")
+    ui.show_sql("readiness_categories")
