@@ -15,6 +15,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from . import workcache
 from .episodes import prepare
 from .errors import WaypointError
 from .settings import Settings
@@ -477,7 +478,15 @@ def watch_list(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFra
 
 
 def _watch_list(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> pd.DataFrame:
+    missed_in_a_row_table(con)
     return _query(con, "watch_list.sql", params)
+
+
+def missed_in_a_row_table(con: duckdb.DuckDBPyConnection) -> None:
+    """The work table w_missed_in_a_row (sql/engagement/missed_in_a_row.sql) beside the episode
+    work tables of :func:`analytics.episodes.prepare`: the watch list and the readiness reasons
+    count missed sessions in a row from the same table."""
+    workcache.table(con, "w_missed_in_a_row", read_sql("engagement/missed_in_a_row.sql"))
 
 
 # ---------------------------------------------------------------------------------------------

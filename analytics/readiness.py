@@ -70,6 +70,7 @@ import pandas as pd
 from scipy import stats
 
 from . import workcache
+from .engagement import missed_in_a_row_table
 from .episodes import prepare
 from .outcomes import build_scale_pairs
 from .errors import WaypointError
@@ -428,6 +429,7 @@ def _keep_fact_tables(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) ->
     # data version and settings, stored in clinician order); a caseload then reads only its own
     # clinician's rows, whatever the size of the clinic.
     everyone = {**params, "clinician_id": None, "site": None}
+    missed_in_a_row_table(con)
     _kept(con, "readiness_active", "active_episodes.sql", everyone, cluster_by="clinician_id, episode_id")
     _kept(con, "readiness_scores", "episode_scores.sql", everyone, cluster_by="clinician_id, episode_id, scale, seq")
     _kept(con, "readiness_status", "scale_status.sql", everyone, cluster_by="clinician_id, episode_id, scale")

@@ -9,24 +9,8 @@
 -- after the as-of date (read from sessions: later sessions count in no figure, but bookings are
 -- exactly those).
 -- Scope: the episode's clinician ($clinician_id) and site ($site), NULL for all.
-WITH attended AS (
-    -- a missed session after the latest attended one was booked as session (attended so far) + 1;
-    -- one before it as an earlier number (w_sessions.booked_number): no need to order the sessions
-    SELECT episode_id, coalesce(max(session_number), 0) AS attended_so_far
-    FROM w_sessions
-    WHERE status = 'attended'
-    GROUP BY episode_id
-),
-missed AS (
-    SELECT s.episode_id, CAST(count(*) AS INTEGER) AS missed_in_a_row
-    FROM w_sessions s
-    LEFT JOIN attended a ON a.episode_id = s.episode_id
-    WHERE s.status IN ('no_show', 'late_cancel')
-      AND s.booked_number = coalesce(a.attended_so_far, 0) + 1
-      AND s.episode_id IN (SELECT episode_id FROM w_episodes WHERE ended = 0)
-    GROUP BY s.episode_id
-),
-next_booked AS (
+-- Input: w_missed_in_a_row (missed_in_a_row.sql) beside the episode work tables.
+WITH next_booked AS (
     SELECT patient_id, min(session_date) AS next_booked_date
     FROM sessions
     WHERE status = 'scheduled' AND session_date > $as_of
@@ -39,7 +23,7 @@ active AS (
            CAST(date_diff('day', coalesce(e.last_attended_date, e.start_date), $as_of) AS INTEGER) AS days_since_attended,
            n.next_booked_date
     FROM w_episodes e
-    LEFT JOIN missed m ON m.episode_id = e.episode_id
+    LEFT JOIN w_missed_in_a_row m ON m.episode_id = e.episode_id
     LEFT JOIN next_booked n ON n.patient_id = e.patient_id
     WHERE e.ended = 0
       AND ($clinician_id IS NULL OR e.clinician_id = $clinician_id)

@@ -6,28 +6,14 @@
 -- last_session: the latest attended session on or before the as-of date (NULL: none yet).
 -- next_booked: the earliest session after the as-of date still in the diary as 'scheduled'.
 -- missed_in_a_row, days_since_attended: as the disengagement watch list counts them
--- (sql/engagement/watch_list.sql, whose rule the readiness reasons repeat), so that a patient
--- drifting away is named on the caseload too.
+-- (sql/engagement/watch_list.sql, whose rule the readiness reasons repeat; both read
+-- w_missed_in_a_row, sql/engagement/missed_in_a_row.sql), so that a patient drifting away is
+-- named on the caseload too.
 WITH booked AS (
     SELECT episode_id, min(session_date) AS next_booked
     FROM sessions
     WHERE status = 'scheduled' AND session_date > $as_of
     GROUP BY episode_id
-),
-attended AS (
-    SELECT episode_id, coalesce(max(session_number), 0) AS attended_so_far
-    FROM w_sessions
-    WHERE status = 'attended'
-    GROUP BY episode_id
-),
-missed AS (
-    SELECT s.episode_id, CAST(count(*) AS INTEGER) AS missed_in_a_row
-    FROM w_sessions s
-    LEFT JOIN attended a ON a.episode_id = s.episode_id
-    WHERE s.status IN ('no_show', 'late_cancel')
-      AND s.booked_number = coalesce(a.attended_so_far, 0) + 1
-      AND s.episode_id IN (SELECT episode_id FROM w_episodes WHERE ended = 0)
-    GROUP BY s.episode_id
 )
 SELECT e.episode_id, e.patient_id, e.clinician_id, e.site, e.start_date,
        e.last_attended_date AS last_session, e.attended_sessions, b.next_booked,
@@ -35,7 +21,7 @@ SELECT e.episode_id, e.patient_id, e.clinician_id, e.site, e.start_date,
        CAST(date_diff('day', coalesce(e.last_attended_date, e.start_date), $as_of) AS INTEGER) AS days_since_attended
 FROM w_episodes e
 LEFT JOIN booked b ON b.episode_id = e.episode_id
-LEFT JOIN missed m ON m.episode_id = e.episode_id
+LEFT JOIN w_missed_in_a_row m ON m.episode_id = e.episode_id
 WHERE e.ended = 0
   AND ($clinician_id IS NULL OR e.clinician_id = $clinician_id)
   AND ($site IS NULL OR e.site = $site)
