@@ -129,6 +129,21 @@ def test_expected_band_percentiles_match_numpy_linear_interpolation():
     assert [cell["p10"], cell["p50"], cell["p90"]] == pytest.approx(np.percentile(scores, [10, 50, 90]).tolist())
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_expected_band_percentiles_match_numpy_with_many_tied_scores(seed):
+    # the band reads each cell's histogram of scores: runs of equal scores, a rank inside a run
+    scores = np.random.default_rng(seed).integers(5, 12, 23).tolist()
+    rows = [S(f"r{i:02d}", REF_START + timedelta(days=i), phq9=12)
+            for i in range(len(scores))] + [
+        S(f"r{i:02d}", REF_START + timedelta(days=i + 7), phq9=s, discharge_reason="planned")
+        for i, s in enumerate(scores)]
+    band = expected_band(clinic(rows), Settings(), scale="phq9")
+    cell = band[band["session_number"] == 2].iloc[0]
+    assert cell["n_episodes"] == 23
+    assert [cell["p10"], cell["p50"], cell["p90"], cell["expected_edge"]] == pytest.approx(
+        np.percentile(scores, [10, 50, 90, 90]).tolist())
+
+
 def test_expected_band_is_the_whole_clinic_whatever_the_clinician_filter():
     con = clinic(reference(20))
     assert len(expected_band(con, Settings(clinician_id="nobody"))) == 6

@@ -9,8 +9,8 @@
 -- edge of the band is p_upper for a scale where higher is worse and p_lower where higher is better.
 -- Percentiles interpolate linearly between the ordered scores (as percentile_cont, numpy's default
 -- and R type 7): position h = (n - 1) * p counted from 0, value = x[floor h] + (h - floor h) *
--- (x[ceil h] - x[floor h]). Written out with row_number() so that it means the same in every SQL
--- engine (SQLGlot turns percentile_cont into Spark's approximate percentile).
+-- (x[ceil h] - x[floor h]). Written out from each cell's histogram of scores so that it means the
+-- same in every SQL engine (SQLGlot turns percentile_cont into Spark's approximate percentile).
 WITH firsts AS (
     -- the first score of each scale in each finished episode (w_scale_pairs: outcomes/scale_pairs.sql)
     SELECT p.episode_id, p.scale, p.first_score AS score
@@ -24,16 +24,23 @@ reference AS (
     JOIN readiness_bands b ON b.scale = f.scale AND f.score BETWEEN b.low AND b.high
 ),
 cell_scores AS (
-    SELECT x.scale, x.severity_band, x.band_order, w.session_number, w.episode_id, w.score,
-           -- ordered by score alone: equal scores may take their ranks in any order, but the score
-           -- at each rank, all the percentiles read, is the same whatever the order of ties
-           row_number() OVER (PARTITION BY x.scale, x.severity_band, w.session_number
-                              ORDER BY w.score) AS rn,
-           count(*) OVER (PARTITION BY x.scale, x.severity_band, w.session_number) AS n
+    SELECT x.scale, x.severity_band, x.band_order, w.session_number, w.episode_id, w.score
     FROM reference x
     JOIN w_scores w ON w.episode_id = x.episode_id AND w.scale = x.scale
     JOIN scale_registry r ON r.scale = x.scale
     WHERE r.is_outcome = TRUE
+),
+histogram AS (
+    -- scores are whole numbers on a short scale, so a cell's ordered scores are its histogram:
+    -- k scores of this value, after `below` lower ones, take the ranks below + 1 .. below + k
+    -- (counted from 1); a count per value instead of a sort of every score
+    SELECT scale, severity_band, band_order, session_number, score, k,
+           CAST(sum(k) OVER (PARTITION BY scale, severity_band, session_number ORDER BY score
+                             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) - k AS below,
+           CAST(sum(k) OVER (PARTITION BY scale, severity_band, session_number) AS BIGINT) AS n
+    FROM (SELECT scale, severity_band, band_order, session_number, score, count(*) AS k
+          FROM cell_scores
+          GROUP BY scale, severity_band, band_order, session_number, score) g
 ),
 wanted AS (
     SELECT 'p10' AS which, CAST(0.1 AS DOUBLE) AS p
@@ -42,19 +49,18 @@ wanted AS (
     UNION ALL SELECT 'p_upper', CAST($upper_percentile AS DOUBLE)
     UNION ALL SELECT 'p_lower', CAST($lower_percentile AS DOUBLE)
 ),
-positions AS (   -- only the one or two ordered scores each percentile interpolates between
-    SELECT c.scale, c.severity_band, c.band_order, c.session_number, c.rn, c.score,
-           q.which, (c.n - 1) * q.p AS h
-    FROM cell_scores c
+positions AS (   -- each percentile's position h, and the scores at ranks floor(h) + 1 and ceil(h) + 1
+    SELECT c.scale, c.severity_band, c.band_order, c.session_number, q.which, (c.n - 1) * q.p AS h,
+           CASE WHEN floor((c.n - 1) * q.p) + 1 > c.below AND floor((c.n - 1) * q.p) + 1 <= c.below + c.k
+                THEN c.score END AS at_floor,
+           CASE WHEN ceil((c.n - 1) * q.p) + 1 > c.below AND ceil((c.n - 1) * q.p) + 1 <= c.below + c.k
+                THEN c.score END AS at_ceil
+    FROM histogram c
     CROSS JOIN wanted q
-    WHERE c.rn = floor((c.n - 1) * q.p) + 1 OR c.rn = ceil((c.n - 1) * q.p) + 1
 ),
 interpolated AS (
     SELECT scale, severity_band, band_order, session_number, which,
-           max(CASE WHEN rn = floor(h) + 1 THEN score END)
-             + max(h - floor(h))
-             * (max(CASE WHEN rn = ceil(h) + 1 THEN score END) - max(CASE WHEN rn = floor(h) + 1 THEN score END))
-             AS value
+           max(at_floor) + max(h - floor(h)) * (max(at_ceil) - max(at_floor)) AS value
     FROM positions
     GROUP BY scale, severity_band, band_order, session_number, which
 ),
