@@ -1,5 +1,6 @@
 """The Data page as the person who uploads exports uses it: the latest import first, an undo that
-names what it takes back and is not left armed after it, and checks that follow the database."""
+names what it takes back and is not left armed after it, checks that follow the database, and column
+matches that belong to the files they were made for."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -67,3 +68,33 @@ def test_the_date_layout_chosen_on_the_page_reads_the_dates_that_way(tmp_path):
     ingest(con, csv_file(tmp_path, f"{HEADER}\np1,c1,03/04/2025,attended,12,9\n"), mapping=mapping)
     assert [s[2] for s in sessions(con)] == ["2025-04-03"]
     assert importer._full_mapping({"phq9": "PHQ"}, None, None) == {"phq9": "PHQ"}      # nothing chosen: as it was
+
+
+def test_a_column_match_changed_for_one_file_is_not_applied_to_the_next(two_imports, monkeypatch):
+    # a match the user changed for one upload belongs to that upload: applied to another file it
+    # would read the wrong column, or name one the file does not have
+    from dashboard import importer
+
+    uploads = [("clients.csv", b"Client ID,Clinician,Appointment Date,Status,PHQ-9 Total,Mood\n"
+                               b"p3,c1,2025-03-03,attended,14,5\n")]
+    import streamlit as st
+
+    def fake_uploads():   # the file input, as importer._uploads reads it
+        st.session_state.setdefault(importer.UPLOADER_KEY, 0)
+        return list(uploads)
+
+    monkeypatch.setattr(importer, "_uploads", fake_uploads)
+    at = _data_page()
+    assert at.session_state["mapping-0-files"] == ("clients.csv",)
+    at.session_state["mapping-0"] = {"patient_id": "Client ID", "clinician_id": "Clinician",
+                                     "session_date": "Appointment Date", "status": "Status", "phq9": "Mood"}
+    at.run()
+    assert not at.error, [e.value for e in at.error]
+    assert "Mood" in at.session_state["mapping-0"].values()                 # the changed match is used here
+
+    uploads[:] = [("march.csv", f"{HEADER}\np4,c1,2025-03-10,attended,11,7\n".encode())]
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "mapping-0" not in at.session_state                              # the next file starts afresh
+    assert [s.value for s in at.success] == ["Every row passed validation."]
+    assert [m.value for m in at.metric if m.label == "New"] == ["1"]
