@@ -1,6 +1,6 @@
 -- The readiness category of every active episode (readiness issue): the first rule that applies,
--- in the order of analytics/readiness.py CATEGORIES. The rules' words (the reasons) are written in
--- Python, for the episodes it lists; the overview's chart counts these rows and reads no scores.
+-- in the order of analytics/readiness.py CATEGORIES. The overview's chart counts these rows; the
+-- reasons in words are written in Python, by the rule of the category decided here.
 -- Inputs (work tables of analytics/readiness.py): readiness_active (active_episodes.sql),
 -- readiness_status (scale_status.sql), readiness_trend (trend.sql), readiness_risk
 -- (risk_items.sql) and readiness_expected (expected_band.sql, the clinic's reference cells).
