@@ -5,16 +5,17 @@
 -- (sql/readiness/risk_items.sql). One row per scale: how many such rows, and the first line.
 -- Inputs: _in_scores (check_scores.sql), _in_checked (classify_sessions.sql), _in_file_columns.
 WITH itemised AS (
-    SELECT DISTINCT line, scale FROM _in_scores WHERE item > 0 AND reason IS NULL
-),
-totalled AS (
-    SELECT DISTINCT line, scale FROM _in_scores WHERE item = 0 AND reason IS NULL
+    -- (line, scale) with a valid item score and no valid total, among the scales with item columns
+    SELECT line, scale
+    FROM _in_scores
+    WHERE reason IS NULL AND scale IN (SELECT scale FROM _in_file_columns WHERE item > 0)
+    GROUP BY line, scale
+    HAVING max(CASE WHEN item = 0 THEN 1 ELSE 0 END) = 0 AND max(item) > 0
 )
 SELECT i.scale, count(*) AS n_rows, min(i.line) AS first_line
 FROM itemised i
 JOIN _in_checked k ON k.line = i.line AND k.outcome IN ('new', 'updated', 'unchanged')
-WHERE NOT EXISTS (SELECT 1 FROM totalled t WHERE t.line = i.line AND t.scale = i.scale)
-  AND (i.scale IN (SELECT scale FROM _in_file_columns WHERE item = 0)
-       OR NOT EXISTS (SELECT 1 FROM measurements m WHERE m.measurement_key = k.session_key || '|' || i.scale))
+WHERE i.scale IN (SELECT scale FROM _in_file_columns WHERE item = 0)
+   OR NOT EXISTS (SELECT 1 FROM measurements m WHERE m.measurement_key = k.session_key || '|' || i.scale)
 GROUP BY i.scale
 ORDER BY i.scale
