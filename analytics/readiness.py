@@ -15,12 +15,14 @@ and ``w_scale_pairs`` (each scale's first and last score per episode, :func:`ana
   the last scores' span and range, the severity band of the first score
 - ``expected_band.sql``    the expected recovery band (after Lambert) from the clinic's finished episodes
 - ``risk_items.sql``       the latest recorded risk item (PHQ-9 item 9, CORE-10 item 6)
+- ``trend.sql``            the Theil–Sen trend of each scale's last scores (scipy's figures, bit
+  for bit)
 - ``categories.sql``       each active episode's category: the rules below, decided in SQL over
   the tables above (the overview's chart counts it and reads no score into Python)
 
-Python writes the reasons: the rule of the category SQL decided, with the same tests in Python
-(the Theil–Sen trend bit-identical to scipy's). Were the two ever to disagree, every rule is tried
-in order, as before categories.sql; tests/test_readiness_categories_sql.py holds them to agree.
+Python writes the reasons: the rule of the category SQL decided, with the same tests in Python.
+Were the two ever to disagree, every rule is tried in order, as before categories.sql;
+tests/test_readiness_categories_sql.py holds them to agree.
 
 Choices where the issue is silent (also in the README of the figure, the report and the tests):
 
@@ -65,7 +67,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, NamedTuple
 
 import duckdb
-import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -74,7 +75,7 @@ from .engagement import missed_in_a_row_table
 from .episodes import prepare
 from .outcomes import build_scale_pairs
 from .errors import WaypointError
-from .scales import Scale, load_registry
+from .scales import load_registry
 from .settings import Settings
 from .sqlfiles import read_sql
 
