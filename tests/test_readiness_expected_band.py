@@ -117,14 +117,20 @@ def test_expected_band_table_by_scale_band_and_session():
     assert severe["n_episodes"].tolist() == [3] * 6 and not severe["usable"].any()
 
 
-def test_expected_band_percentiles_match_numpy_linear_interpolation():
-    scores = [3, 17, 8, 8, 12, 0, 5, 21, 9, 14, 6]
+def _second_session_cell(scores: list[int]):
+    """The expected band's cell at session 2 of finished episodes that start at PHQ-9 12 (moderate)
+    and score ``scores`` at their second session."""
     rows = [S(f"r{i:02d}", REF_START + timedelta(days=i), phq9=12)
             for i in range(len(scores))] + [
         S(f"r{i:02d}", REF_START + timedelta(days=i + 7), phq9=s, discharge_reason="planned")
         for i, s in enumerate(scores)]
     band = expected_band(clinic(rows), Settings(), scale="phq9")
-    cell = band[band["session_number"] == 2].iloc[0]
+    return band[band["session_number"] == 2].iloc[0]
+
+
+def test_expected_band_percentiles_match_numpy_linear_interpolation():
+    scores = [3, 17, 8, 8, 12, 0, 5, 21, 9, 14, 6]
+    cell = _second_session_cell(scores)
     assert cell["severity_band"] == "moderate" and cell["n_episodes"] == 11
     assert [cell["p10"], cell["p50"], cell["p90"]] == pytest.approx(np.percentile(scores, [10, 50, 90]).tolist())
 
@@ -133,12 +139,7 @@ def test_expected_band_percentiles_match_numpy_linear_interpolation():
 def test_expected_band_percentiles_match_numpy_with_many_tied_scores(seed):
     # the band reads each cell's histogram of scores: runs of equal scores, a rank inside a run
     scores = np.random.default_rng(seed).integers(5, 12, 23).tolist()
-    rows = [S(f"r{i:02d}", REF_START + timedelta(days=i), phq9=12)
-            for i in range(len(scores))] + [
-        S(f"r{i:02d}", REF_START + timedelta(days=i + 7), phq9=s, discharge_reason="planned")
-        for i, s in enumerate(scores)]
-    band = expected_band(clinic(rows), Settings(), scale="phq9")
-    cell = band[band["session_number"] == 2].iloc[0]
+    cell = _second_session_cell(scores)
     assert cell["n_episodes"] == 23
     assert [cell["p10"], cell["p50"], cell["p90"], cell["expected_edge"]] == pytest.approx(
         np.percentile(scores, [10, 50, 90, 90]).tolist())
