@@ -5,11 +5,12 @@ ci_low, ci_high) and null where the denominator is 0.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 RATE_DECIMALS = 4  # outcomes issue: rates as fractions rounded to 4 places
 
@@ -22,11 +23,31 @@ def rate(numerator: int, denominator: int, decimals: int = RATE_DECIMALS) -> flo
 
 
 def wilson_interval(numerator: int, denominator: int, confidence: float = 0.95) -> tuple[float | None, float | None]:
-    """Wilson score interval for a proportion (scipy.stats.binomtest(...).proportion_ci)."""
+    """Wilson score interval for a proportion: the value of
+    ``scipy.stats.binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")``,
+    computed with scipy's own arithmetic (Newcombe 1998, "Two-sided confidence intervals for the
+    single proportion", Statistics in Medicine 17:857-872, method 3) without the binomial test
+    binomtest also runs: 0.7 ms a rate that way, which was seconds for a table of a clinic's
+    clinicians by month. tests/test_stats_wilson.py holds the two equal, bit for bit."""
     if not denominator:
         return (None, None)
-    ci = stats.binomtest(int(numerator), int(denominator)).proportion_ci(confidence_level=confidence, method="wilson")
-    return (float(ci.low), float(ci.high))
+    k, n = int(numerator), int(denominator)
+    if k < 0 or k > n:
+        raise ValueError(f"a proportion needs 0 <= numerator <= denominator, not {k} of {n}")
+    z = _z_two_sided(confidence)
+    p = k / n
+    denom = 2 * (n + z**2)
+    center = (2 * n * p + z**2) / denom
+    delta = z / denom * math.sqrt(4 * n * p * (1 - p) + z**2)
+    low = 0.0 if k == 0 else center - delta
+    high = 1.0 if k == n else center + delta
+    return (float(low), float(high))
+
+
+@functools.lru_cache(maxsize=8)
+def _z_two_sided(confidence: float) -> float:
+    """The normal quantile of a two-sided interval at ``confidence`` (1.959963984540054 at 0.95)."""
+    return float(special.ndtri(0.5 + 0.5 * confidence))
 
 
 def add_rate_columns(frame: pd.DataFrame, numerator: str, denominator: str, prefix: str = "") -> pd.DataFrame:
