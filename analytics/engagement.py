@@ -150,7 +150,7 @@ def session_intervals(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.
     """One row per attended session after the first of its episode: episode_id, patient_id,
     clinician_id, session_number, session_date, previous_date, days_since_previous, cadence
     (weekly <= 10 days, fortnightly <= 21, monthly <= 45, longer)."""
-    return _query(con, "intervals.sql", _prepared(con, settings))
+    return _over_intervals(con, _prepared(con, settings), "SELECT * FROM intervals ORDER BY episode_id, session_number")
 
 
 def interval_summary(intervals: pd.DataFrame) -> pd.DataFrame:
@@ -171,10 +171,22 @@ def intervals_by_session_number(con: duckdb.DuckDBPyConnection, settings: Settin
 
 
 def _interval_summary(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> pd.DataFrame:
+    return _rounded_means(_over_intervals(con, params, read_sql("engagement/interval_summary.sql")))
+
+
+def first_to_second_gaps(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame:
+    """The wait from the first to the second attended session as a histogram in weeks, over the
+    intervals of :func:`session_intervals` with session_number 2: from_days, to_days (0-6, 7-13,
+    ...), episodes; weeks without an episode left out (sql/engagement/gap_histogram.sql)."""
+    frame = _over_intervals(con, _prepared(con, settings), read_sql("engagement/gap_histogram.sql"))
+    return frame.astype({"from_days": "int64", "to_days": "int64", "episodes": "int64"})
+
+
+def _over_intervals(con: duckdb.DuckDBPyConnection, params: dict[str, Any], sql: str) -> pd.DataFrame:
+    """``sql`` over the rows of intervals.sql, given to it as the relation ``intervals``."""
     intervals = read_sql("engagement/intervals.sql")
     used = set(_PARAM_RE.findall(intervals))
-    sql = f"WITH intervals AS (\n{intervals}\n)\n{read_sql('engagement/interval_summary.sql')}"
-    return _rounded_means(con.execute(sql, {k: params[k] for k in used}).df())
+    return con.execute(f"WITH intervals AS (\n{intervals}\n)\n{sql}", {k: params[k] for k in used}).df()
 
 
 def _rounded_means(frame: pd.DataFrame) -> pd.DataFrame:

@@ -5,8 +5,8 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from analytics.engagement import (frequency, interval_summary, intervals_by_session_number, session_intervals,
-                                  sessions_delivered)
+from analytics.engagement import (first_to_second_gaps, frequency, interval_summary, intervals_by_session_number,
+                                  session_intervals, sessions_delivered)
 from analytics.settings import Settings
 from tests.builders import S, clinic
 
@@ -83,6 +83,43 @@ def test_the_summary_computed_in_the_database_is_the_summary_of_the_intervals():
     for settings in (Settings(), Settings(clinician_id="c1")):
         pd.testing.assert_frame_equal(intervals_by_session_number(con, settings),
                                       interval_summary(session_intervals(con, settings)))
+
+
+def test_intervals_come_in_episode_and_session_order():
+    con = clinic([S("p2", "2024-03-01"), S("p2", "2024-03-05"), S("p1", "2024-01-01"), S("p1", "2024-01-09"),
+                  S("p1", "2024-01-30")])
+    frame = session_intervals(con, Settings())
+    assert list(zip(frame["patient_id"], frame["session_number"])) == [("p1", 2), ("p1", 3), ("p2", 2)]
+
+
+def gaps_clinic():
+    """Second sessions 0, 6, 7, 13 and 30 days after the first (a third session, 8 days on, is not a
+    gap to the second)."""
+    rows = []
+    for i, days in enumerate((0, 6, 7, 13, 30)):
+        first = date(2024, 1, 1) + timedelta(days=i)
+        rows += [S(f"p{i}", first.isoformat()), S(f"p{i}", (first + timedelta(days=days)).isoformat())]
+    rows.append(S("p4", "2024-02-08"))
+    return clinic(rows)
+
+
+def test_first_to_second_gaps_are_counted_by_week():
+    frame = first_to_second_gaps(gaps_clinic(), Settings())
+    assert frame.to_dict("records") == [
+        {"from_days": 0, "to_days": 6, "episodes": 2},      # 0 and 6 days
+        {"from_days": 7, "to_days": 13, "episodes": 2},     # 7 and 13
+        {"from_days": 28, "to_days": 34, "episodes": 1},    # 30; the empty weeks between are not listed
+    ]
+
+
+def test_first_to_second_gaps_are_the_second_sessions_intervals():
+    con = tapering_clinic()
+    for settings in (Settings(), Settings(clinician_id="c2"), Settings(date_from=date(2024, 2, 10))):
+        second = session_intervals(con, settings).query("session_number == 2")["days_since_previous"]
+        gaps = first_to_second_gaps(con, settings)
+        assert gaps["episodes"].sum() == len(second)
+        assert sorted((second // 7 * 7).tolist()) == sorted(
+            d for d, n in zip(gaps["from_days"], gaps["episodes"]) for _ in range(n))
 
 
 def test_sessions_delivered_per_clinician_per_month():

@@ -90,15 +90,14 @@ if access:
 st.subheader("From first to second session")
 st.caption("Days between a patient's first and second attended session. A long gap early on is a common "
            "point of losing people.")
-intervals = ui.safe("Session gaps", "engagement.session_intervals", settings)
+gaps_to_second = ui.safe("Session gaps", "engagement.first_to_second_gaps", settings)
 if access:
     st.metric("Median first → second session", ui.days(access["first_to_second"]["median_days"]),
               help=f"Over {access['first_to_second']['episodes']:,} episodes with a second session.")
-if intervals is not None and len(intervals):
-    second = intervals[intervals["session_number"] == 2]
-    if len(second):
-        st.plotly_chart(charts.histogram(second, x="days_since_previous", x_title="Days from first to second session",
-                                         y_title="Episodes"), key="first-second")
+if gaps_to_second is not None:
+    if len(gaps_to_second):
+        st.plotly_chart(charts.week_histogram(gaps_to_second, x_title="Days from first to second session",
+                                              y_title="Episodes"), key="first-second")
     with st.expander("Gaps by session number (tapering)"):
         gaps = ui.safe("Gaps by session number", "engagement.intervals_by_session_number", settings)
         if gaps is not None:

@@ -5,6 +5,9 @@
 -- monthly 22-45, longer > 45.
 -- Scope: the episode's clinician ($clinician_id) and site ($site); $date_from / $date_to on the
 -- later session's date; NULL for all.
+-- Unordered: the summaries over these rows (interval_summary.sql, gap_histogram.sql) need no order,
+-- and sorting ten million sessions took half their time; engagement.session_intervals orders the
+-- rows it returns by episode and session number.
 WITH attended AS (
     SELECT s.episode_id, s.patient_id, e.clinician_id, s.session_number, s.session_date
     FROM w_sessions s
@@ -31,4 +34,3 @@ SELECT episode_id, patient_id, clinician_id, CAST(session_number AS INTEGER) AS 
 FROM paired
 WHERE ($date_from IS NULL OR session_date >= $date_from)
   AND ($date_to IS NULL OR session_date <= $date_to)
-ORDER BY episode_id, session_number
