@@ -264,15 +264,15 @@ def _iso_date(value: Any) -> str:
     return pd.Timestamp(value).date().isoformat()
 
 
-def _episode_frame(con: Any, sql: str) -> pd.DataFrame:
+def _episode_frame(con: Any, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
     """The rows of ``sql`` as a frame for :func:`_tidy`: from DuckDB through Arrow, so that text
     columns go straight into pandas' Arrow-backed strings without becoming a Python object per cell
     first (at ten million sessions a million rows: the plain conversion took twice the time and
     about a gigabyte more memory while it ran). Dates come as datetime64 and integers as nullable
     integers, which _tidy then turns into ISO text and Int64 as before. Another engine: ``.df()``."""
     if not isinstance(con, duckdb.DuckDBPyConnection):
-        return con.execute(sql).df()
-    relation = con.sql(sql)
+        return con.execute(sql, params).df() if params else con.execute(sql).df()
+    relation = con.sql(sql, params=params)
     table = (getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table)()  # DuckDB >= 1.4 / older
     # self_destruct: each Arrow column is freed once converted, so the table and the frame are not
     # both held whole (at ten million sessions the episode table is several hundred megabytes)
@@ -366,22 +366,26 @@ def _placed(n: int, at: np.ndarray, values: Any, dtype: str) -> Any:
 # position, read as numbers, instead of matching text episode ids in pandas.
 _OUTCOME_ROWS = """CREATE OR REPLACE TEMP TABLE w_outcome_rows AS
 SELECT episode_id, row_number() OVER (ORDER BY start_date, episode_id) - 1 AS pos
-FROM w_outcome_scope WHERE in_range = 1"""
+FROM w_outcome_scope WHERE in_range = 1 AND ($patient_id IS NULL OR patient_id = $patient_id)"""
 
 
-def episode_outcomes(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame:
+def episode_outcomes(con: duckdb.DuckDBPyConnection, settings: Settings, *,
+                     patient_id: str | None = None) -> pd.DataFrame:
     """One row per episode (`waypoint outcomes`): dates, ending, sessions, PHQ-9 and GAD-7 first/last/
     change, paired, at_caseness, recovered, reliable improvement/deterioration/recovery (0/1; empty
     where not applicable), intake band, in_rates (1: ended in the date range, so counted in the
     rates), and for PHQ-9, GAD-7 and every other registry scale scored in the data, Jacobson & Truax
     ``<scale>_rc`` and ``<scale>_jt_category`` (finished episodes with the scale scored at two or more
     sessions; empty otherwise). Episodes: those open in the date range, of the clinician and site
-    asked for (module docstring)."""
+    asked for (module docstring); of ``patient_id`` only, when given (the same rows and columns as
+    the clinic's, for that patient: the patient page)."""
     _prepared(con, settings)
+    who = {"patient_id": patient_id}
     frame = _tidy(_episode_frame(con, "SELECT * EXCLUDE (in_range) FROM w_outcome_scope WHERE in_range = 1 "
-                                      "ORDER BY start_date, episode_id"))
+                                      "AND ($patient_id IS NULL OR patient_id = $patient_id) "
+                                      "ORDER BY start_date, episode_id", who))
     n = len(frame)
-    con.execute(_OUTCOME_ROWS)
+    con.execute(_OUTCOME_ROWS, who)
     # every scale's first and last score at its episode's row; jt: a pair of jt_pairs.sql
     pairs = _episode_frame(con, f"""SELECT p.scale, r.pos, p.first_score, p.last_score, p.scored_sessions,
                                           CASE WHEN j.episode_id IS NULL THEN 0 ELSE 1 END AS jt

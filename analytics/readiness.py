@@ -64,7 +64,7 @@ import tomllib
 from dataclasses import dataclass, fields, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, Callable, Iterator, NamedTuple, Sequence
 
 import duckdb
 import pandas as pd
@@ -950,7 +950,8 @@ FACT_GROUP_EPISODES = 20_000
 
 
 def readiness(con: duckdb.DuckDBPyConnection, settings: Settings,
-              thresholds: ReadinessThresholds | None = None) -> list[dict[str, Any]]:
+              thresholds: ReadinessThresholds | None = None, *, patient_id: str | None = None,
+              categories: Sequence[str] | None = None, limit: int | None = None) -> list[dict[str, Any]]:
     """One JSON-ready record per active episode in scope, safety first, then in category order.
 
     Keys: patient_id, episode_id, clinician_id, category, reasons (list of str), last_session (ISO
@@ -959,16 +960,80 @@ def readiness(con: duckdb.DuckDBPyConnection, settings: Settings,
     first score by scale), next_booked, risk_items, series (scores by scale, in order),
     disengagement (why the episode is on the disengagement watch list, or None; its reason is the
     last of ``reasons``).
+
+    ``patient_id``: that patient's active episodes only. ``categories`` (ids of CATEGORIES): the
+    episodes in those categories only. ``limit``: the first ``limit`` records only. The episodes
+    are chosen in SQL (their categories are decided there, sql/readiness/categories.sql) before
+    any fact is read, so one patient, or the first rows of a clinic's caseload, cost the same at
+    any clinic size.
     """
+    _check_selection(categories, limit)
     th, params, cells = _rules_ready(con, settings, thresholds)
     rule = WatchRule(settings.consecutive_missed, settings.disengaged_days)
     with _no_cyclic_gc(), _word_caches_dropped():
+        if patient_id is not None or categories is not None or limit is not None:
+            _keep_fact_tables(con, params)
+            _select_episodes(con, params, patient_id, categories, limit)
+            records = [_record(ep, cells, th, rule) for ep in _read_facts(con, params)]
+            wanted = set(categories) if categories is not None else None
+            return sorted((r for r in records if wanted is None or r["category"] in wanted), key=_sort_key)
         if params["clinician_id"] is None and settings.scope_clinician_id is None:
             # the whole clinic (or a site): its facts a group of clinicians at a time, beside the
             # records (about a gigabyte less at ten million sessions)
             groups = _facts_in_groups(con, params, FACT_GROUP_EPISODES)
             return sorted((_record(ep, cells, th, rule) for episodes in groups for ep in episodes), key=_sort_key)
         return sorted((_record(ep, cells, th, rule) for ep in _facts(con, params)), key=_sort_key)
+
+
+def active_patients(con: duckdb.DuckDBPyConnection, settings: Settings,
+                    thresholds: ReadinessThresholds | None = None, *, limit: int | None = None) -> list[str]:
+    """The patients with an active episode in scope, in the order of :func:`readiness`'s records
+    (safety first), each once; the first ``limit`` only. Read from the kept category table
+    without reading any score into Python (the dashboard's patient picker)."""
+    _check_selection(None, limit)
+    _th, params, _cells_unused = _rules_ready(con, settings, thresholds)
+    _keep_fact_tables(con, params)
+    _select_episodes(con, params, None, None, None)
+    rows = con.execute(
+        f"""SELECT a.patient_id, min({_ORDER_SQL}) AS first_category,
+                   min(coalesce(a.clinician_id, '')) AS clinician
+            FROM readiness_scope s JOIN readiness_active a ON a.episode_id = s.episode_id
+            JOIN readiness_category c ON c.episode_id = s.episode_id
+            GROUP BY a.patient_id
+            ORDER BY first_category, clinician, a.patient_id
+            {'LIMIT ' + str(int(limit)) if limit is not None else ''}""").fetchall()
+    return [r[0] for r in rows]
+
+
+# the records' order (_sort_key) in SQL: category order, clinician, patient, episode
+_ORDER_SQL = "CASE c.category " + " ".join(f"WHEN '{c.id}' THEN {i}" for i, c in enumerate(CATEGORIES)) + " END"
+
+
+def _check_selection(categories: Sequence[str] | None, limit: int | None) -> None:
+    if categories is not None:
+        unknown = [c for c in categories if c not in CATEGORY_ORDER]
+        if unknown:
+            raise WaypointError(f"unknown readiness categor{'y' if len(unknown) == 1 else 'ies'} "
+                                f"{', '.join(map(repr, unknown))}; choose from {', '.join(CATEGORY_ORDER)}")
+    if limit is not None and (not isinstance(limit, int) or limit < 1):
+        raise WaypointError(f"limit must be a whole number of 1 or more, not {limit!r}")
+
+
+def _select_episodes(con: duckdb.DuckDBPyConnection, params: dict[str, Any], patient_id: str | None,
+                     categories: Sequence[str] | None, limit: int | None) -> None:
+    """readiness_scope: the active episodes of the clinician and site asked for, of ``patient_id``
+    and in ``categories`` when given, the first ``limit`` in the records' order when given."""
+    chosen = {f"category_{i}": c for i, c in enumerate(categories or ())}
+    in_categories = "" if categories is None else (
+        f"AND c.category IN ({', '.join('$' + k for k in chosen)})" if chosen else "AND FALSE")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE readiness_scope AS
+            SELECT a.episode_id FROM readiness_active a JOIN readiness_category c ON c.episode_id = a.episode_id
+            WHERE ($clinician_id IS NULL OR a.clinician_id = $clinician_id) AND ($site IS NULL OR a.site = $site)
+              AND ($patient_id IS NULL OR a.patient_id = $patient_id) {in_categories}
+            ORDER BY {_ORDER_SQL}, coalesce(a.clinician_id, ''), a.patient_id, a.episode_id
+            {'LIMIT ' + str(int(limit)) if limit is not None else ''}""",
+        {"clinician_id": params["clinician_id"], "site": params["site"], "patient_id": patient_id, **chosen})
 
 
 def _rules_ready(con: duckdb.DuckDBPyConnection, settings: Settings, thresholds: ReadinessThresholds | None
@@ -1055,10 +1120,12 @@ def as_table(records: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def readiness_frame(con: duckdb.DuckDBPyConnection, settings: Settings,
-                    thresholds: ReadinessThresholds | None = None) -> pd.DataFrame:
+                    thresholds: ReadinessThresholds | None = None, *, patient_id: str | None = None,
+                    categories: Sequence[str] | None = None, limit: int | None = None) -> pd.DataFrame:
     """The records as a DataFrame for the dashboard: the record's keys, plus category_order and
-    reason (the first); last_session and next_booked as datetimes."""
-    records = readiness(con, settings, thresholds)
+    reason (the first); last_session and next_booked as datetimes. ``patient_id``, ``categories``
+    and ``limit`` choose the records as in :func:`readiness`."""
+    records = readiness(con, settings, thresholds, patient_id=patient_id, categories=categories, limit=limit)
     columns = ["patient_id", "episode_id", "clinician_id", "category", "label", "category_order", "reason",
                "reasons", "last_session", "attended_sessions", "next_booked", "first_scores", "last_scores",
                "other_category", "severity", "risk_items", "series", "disengagement"]

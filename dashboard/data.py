@@ -300,9 +300,19 @@ def patient_settings() -> Settings:
     return base_settings()
 
 
-def readiness(settings: Settings) -> pd.DataFrame:
-    """``analytics.readiness.readiness_frame`` for the clinician and site of ``settings``."""
-    return compute("readiness.readiness_frame", readiness_settings(settings))
+def patient_standing(patient_id: str) -> pd.DataFrame:
+    """``analytics.readiness.readiness_frame`` for one patient's active episodes (whole record)."""
+    return compute("readiness.readiness_frame", readiness_settings(patient_settings()), patient_id=patient_id)
+
+
+# The patient picker lists this many patients in treatment (safety first); any other is typed.
+PICKER_PATIENTS = 2000
+
+
+def active_patients(settings: Settings) -> list[str]:
+    """The first PICKER_PATIENTS patients in treatment in the view of ``settings``, in the
+    caseload's order (``analytics.readiness.active_patients``)."""
+    return compute("readiness.active_patients", readiness_settings(settings), limit=PICKER_PATIENTS)
 
 
 def intake_scale(scale: str) -> str:
@@ -368,8 +378,7 @@ def patient_episodes(patient_id: str) -> pd.DataFrame:
     """Every episode of one patient (``analytics.outcomes.episode_outcomes``, whole record), latest first.
     Opening a patient is written to the audit log (once per browser session and patient)."""
     audit_patient_view(patient_id)
-    frame = compute("outcomes.episode_outcomes", patient_settings())
-    mine = frame[frame["patient_id"] == patient_id]
+    mine = compute("outcomes.episode_outcomes", patient_settings(), patient_id=patient_id)
     return mine.sort_values("start_date", ascending=False, kind="stable").reset_index(drop=True)
 
 
@@ -420,16 +429,24 @@ CASELOAD_COLUMNS = ["category", "label", "patient_id", "episode_id", "clinician_
                     "disengagement"]
 
 
-def caseload(settings: Settings, scale: str = "phq9") -> pd.DataFrame:
-    """The active patients of ``settings``'s clinician (all when none), from
-    ``analytics.readiness.readiness_frame`` in its order (safety first), one row each, with
-    ``scale``'s scores laid out for a table: trend (the scores in order), first, latest, change
-    (latest − first; empty without two scores), reasons joined into one line."""
-    return _kept("caseload", readiness_settings(settings), scale)
+# The caseload table lists at most this many patients (the first in its order, safety first): a
+# network of thousands of clinicians has a quarter of a million patients in treatment, too many
+# to lay out in a browser or to read through. The page says how many more there are.
+CASELOAD_ROWS = 1000
 
 
-def _caseload(settings: Settings, scale: str) -> pd.DataFrame:
-    frame = readiness(settings)
+def caseload(settings: Settings, scale: str = "phq9", categories: tuple[str, ...] | None = None,
+             limit: int | None = None) -> pd.DataFrame:
+    """The active patients of ``settings``'s clinician (all when none) in ``categories`` (all when
+    None), the first ``limit`` of them (all when None; the page asks for CASELOAD_ROWS), from ``analytics.readiness.readiness_frame`` in its order
+    (safety first), one row each, with ``scale``'s scores laid out for a table: trend (the scores
+    in order), first, latest, change (latest − first; empty without two scores), reasons joined
+    into one line."""
+    return _kept("caseload", readiness_settings(settings), scale, categories, limit)
+
+
+def _caseload(settings: Settings, scale: str, categories: tuple[str, ...] | None, limit: int | None) -> pd.DataFrame:
+    frame = compute("readiness.readiness_frame", settings, categories=categories, limit=limit)
     rows = []
     for r in frame.itertuples(index=False):
         series = [p["score"] for p in (r.series or {}).get(scale, [])]

@@ -319,6 +319,33 @@ def test_caseload_of_one_clinician_filtered_by_category(clinic):
     assert list(table["Patient"]) == list(mine.loc[mine["category"] == keep, "patient_id"])
 
 
+def test_a_long_caseload_lists_its_first_rows_and_says_how_many_more_there_are(clinic, monkeypatch):
+    from dashboard import data
+
+    monkeypatch.setattr(data, "CASELOAD_ROWS", 5)
+    states = readiness.readiness_frame(clinic.cursor(), Settings())
+    at = run("caseload.py")
+    table = dataframe_with(at, "PHQ-9 so far")
+    assert list(table["Patient"]) == list(states["patient_id"][:5])
+    assert f"5 of {len(states):,} patients." in " ".join(c.value for c in at.caption)
+    assert any(f"The first 5 of the {len(states):,} patients in the chosen categories are listed" in i.value
+               for i in at.info)
+    # the counts on the category buttons are of every patient, not of the rows listed
+    keep = states["category"].iloc[-1]
+    at.pills(key="caseload-categories").set_value([keep]).run()
+    table = dataframe_with(at, "PHQ-9 so far")
+    assert list(table["Patient"]) == list(states.loc[states["category"] == keep, "patient_id"][:5])
+
+
+def test_the_patient_picker_lists_the_first_patients_in_treatment_in_caseload_order(clinic, monkeypatch):
+    from dashboard import data
+
+    monkeypatch.setattr(data, "PICKER_PATIENTS", 3)
+    states = readiness.readiness_frame(clinic.cursor(), Settings())
+    at = run("patient.py")
+    assert at.selectbox(key="patient-pick").options == list(dict.fromkeys(states["patient_id"]))[:3]
+
+
 # ---------------------------------------------------------------------------------------------
 # patient
 # ---------------------------------------------------------------------------------------------

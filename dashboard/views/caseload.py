@@ -2,6 +2,7 @@
 chosen scale's scores, where each patient stands and why. A row opens the patient."""
 import streamlit as st
 
+from analytics.readiness import CATEGORIES  # category names and their order
 from dashboard import data, filters, ui
 
 f = filters.current()
@@ -20,29 +21,31 @@ if not f.clinician_id:
     st.info("Showing every clinician's patients. Choose a clinician in the sidebar to see one caseload.",
             icon=":material/person_search:")
 
-try:
-    table = data.caseload(settings, scale_id)
-except (ImportError, AttributeError) as exc:
-    ui.unavailable("The caseload", exc)
-    st.stop()
-
-if table.empty:
+# how many patients are in each category: counted in SQL, whatever the size of the clinic
+category_counts = data.readiness_counts(settings)
+counts = dict(zip(category_counts["category"], category_counts["patients"]))
+total = int(sum(counts.values()))
+if not total:
     st.info("No patient is in treatment in this view.", icon=":material/info:")
     st.stop()
 
-from analytics.readiness import CATEGORIES  # noqa: E402 - category names and their order
-
-present = [c for c in CATEGORIES if (table["category"] == c.id).any()]
-counts = table["category"].value_counts()
+present = [c for c in CATEGORIES if counts.get(c.id)]
 chosen = st.pills("Show", [c.id for c in present], selection_mode="multi", default=[c.id for c in present],
-                  format_func=lambda cid: f"{next(c.label for c in present if c.id == cid)} ({counts[cid]})",
+                  format_func=lambda cid: f"{next(c.label for c in present if c.id == cid)} ({counts[cid]:,})",
                   key="caseload-categories",
                   help="Readiness categories; click to hide or show. " + " ".join(
                       f"{c.label}: {c.description}" for c in present))
-shown = table[table["category"].isin(chosen or [])].reset_index(drop=True)
-if shown.empty:
-    st.info(f"0 of {len(table):,} patients: every category is hidden. Pick one or more categories above to "
+if not chosen:
+    st.info(f"0 of {total:,} patients: every category is hidden. Pick one or more categories above to "
             "list their patients.", icon=":material/filter_alt_off:")
+    st.stop()
+wanted = tuple(c.id for c in present if c.id in chosen)
+matching = int(sum(counts[c] for c in wanted))
+
+try:
+    shown = data.caseload(settings, scale_id, categories=wanted, limit=data.CASELOAD_ROWS)
+except (ImportError, AttributeError) as exc:
+    ui.unavailable("The caseload", exc)
     st.stop()
 
 MARK = {"safety": "⚠ ", "deteriorating": "▼ ", "not_on_track": "✕ ", "ready_for_review": "✓ ", "improving": "↘ ",
@@ -61,8 +64,13 @@ columns = ["Category", "Patient"] + (["Clinician"] if not f.clinician_id else []
 better = "fall" if scale.higher_is_worse else "rise"
 
 cutoff = f"; clinical cutoff {scale.cutoff:g}" if scale.cutoff is not None else ""
-st.caption(f"{len(shown):,} of {len(table):,} patients. Select a row (the box at its left) to open the patient. "
+st.caption(f"{len(shown):,} of {total:,} patients. Select a row (the box at its left) to open the patient. "
            f"{scale.name}: a {better} is an improvement{cutoff}.")
+if len(shown) < matching:
+    st.info(f"The first {len(shown):,} of the {matching:,} patients in the chosen categories are listed, in the "
+            "order above (safety first). Choose a clinician or a site in the sidebar, or fewer categories, to "
+            "see the others; `waypoint readiness --format json` lists every one.",
+            icon=":material/list:")
 # The reason is the clinically key column, and up to some 230 characters long: it comes right after
 # the patient, with the most room and rows tall enough for Streamlit to wrap it in four lines (rows
 # taller than 4 rem wrap their text); the score and date columns get as little as their values need.

@@ -17,11 +17,10 @@ st.title("Patient")
 # --- which patient ---------------------------------------------------------------------------
 wanted = st.query_params.get("patient") or st.session_state.get("patient_id")
 try:
-    active = data.caseload(f.settings(), f.scale if f.scale in registry else "phq9")
+    choices = list(data.active_patients(f.settings()))
 except (ImportError, AttributeError) as exc:
     ui.unavailable("The caseload", exc)
-    active = pd.DataFrame(columns=["patient_id"])
-choices = list(dict.fromkeys(active["patient_id"]))
+    choices = []
 if wanted and wanted not in choices:
     choices.insert(0, wanted)
 if wanted and wanted != st.session_state.get("_patient_synced"):  # opened from a link or the caseload
@@ -30,8 +29,9 @@ if wanted and wanted != st.session_state.get("_patient_synced"):  # opened from 
 picked = st.selectbox(
     "Patient", choices, index=None, key="patient-pick", accept_new_options=True,
     placeholder="Type a patient ID, or pick one in treatment",
-    help="Patients in treatment in the current view are listed; type any patient ID to open another. "
-         "Selecting a row on the Caseload page opens the patient here.",
+    help=f"Patients in treatment in the current view are listed (the first {data.PICKER_PATIENTS:,}, safety "
+         "first, as on the Caseload page); type any patient ID to open another. Selecting a row on the "
+         "Caseload page opens the patient here.",
 )
 if not picked:
     st.info("Choose a patient above, or select a row on the Caseload page.", icon=":material/person_search:")
@@ -63,7 +63,7 @@ if len(ids) > 1:
 episode = episodes[episodes["episode_id"] == episode_id].iloc[0]
 
 # --- where it stands ---------------------------------------------------------------------------
-standing = data.readiness(data.patient_settings())
+standing = data.patient_standing(patient_id)
 standing = standing[standing["episode_id"] == episode_id]
 record = standing.iloc[0] if len(standing) else None
 
