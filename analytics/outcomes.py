@@ -489,12 +489,23 @@ def rates(con: duckdb.DuckDBPyConnection, settings: Settings, by: str | None = N
 def _poisson_ratio_interval(observed: int, expected: float, confidence: float = 0.95) -> tuple[float, float]:
     """Exact (Garwood 1936) Poisson interval for observed / expected, as for a standardized ratio
     (Breslow & Day 1987, Statistical Methods in Cancer Research II, ch. 2)."""
-    if not expected or expected <= 0:
-        return (math.nan, math.nan)
+    low, high = _poisson_ratio_intervals(np.asarray([observed]), np.asarray([expected], dtype=float), confidence)
+    return (float(low[0]), float(high[0]))
+
+
+def _poisson_ratio_intervals(observed: np.ndarray, expected: np.ndarray,
+                             confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_poisson_ratio_interval` for many ratios in one call of scipy's chi-square quantile
+    (the same values: ppf is elementwise), not one call each (1.2 s for 5,000 clinicians); NaN where
+    nothing was expected."""
+    observed = np.asarray(observed, dtype=np.int64)
+    expected = np.asarray(expected, dtype=float)
     tail = (1.0 - confidence) / 2.0
-    low = sps.chi2.ppf(tail, 2 * observed) / 2.0 if observed > 0 else 0.0
+    low = np.where(observed > 0, sps.chi2.ppf(tail, 2 * np.maximum(observed, 1)) / 2.0, 0.0)
     high = sps.chi2.ppf(1.0 - tail, 2 * (observed + 1)) / 2.0
-    return (float(low) / expected, float(high) / expected)
+    usable = np.nan_to_num(expected) > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (np.where(usable, low / expected, np.nan), np.where(usable, high / expected, np.nan))
 
 
 def case_mix(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame:
@@ -507,16 +518,13 @@ def case_mix(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame
 
 def _case_mix(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     frame = _query(con, "case_mix.sql")
-    ratios, lows, highs = [], [], []
-    for o, e in zip(frame["observed"], frame["expected"]):
-        ratios.append(o / e if e else math.nan)
-        lo, hi = _poisson_ratio_interval(int(o), float(e))
-        lows.append(lo)
-        highs.append(hi)
+    ratios = [o / e if e else math.nan for o, e in zip(frame["observed"], frame["expected"])]
+    lows, highs = _poisson_ratio_intervals(frame["observed"].to_numpy(dtype=np.int64),
+                                           frame["expected"].to_numpy(dtype=float, na_value=np.nan))
     frame["expected"] = frame["expected"].astype(float).round(RATE_DECIMALS)
     frame["oe_ratio"] = np.round(ratios, RATE_DECIMALS) if ratios else []
-    frame["oe_ci_low"] = np.round(lows, RATE_DECIMALS) if lows else []
-    frame["oe_ci_high"] = np.round(highs, RATE_DECIMALS) if highs else []
+    frame["oe_ci_low"] = np.round(lows, RATE_DECIMALS) if len(lows) else []
+    frame["oe_ci_high"] = np.round(highs, RATE_DECIMALS) if len(highs) else []
     return frame
 
 
@@ -573,7 +581,8 @@ def clinician_comparison(con: duckdb.DuckDBPyConnection, settings: Settings) -> 
         part["ci_high"] = [None if hi is None else round(hi, RATE_DECIMALS) for _, hi in cis]
         part["small"] = part["denominator"] < settings.small_number
         for col in ("expected", "oe_ratio", "oe_ci_low", "oe_ci_high"):
-            part[col] = [mix[col].get(c, math.nan) if measure == "recovery" else math.nan for c in part["clinician_id"]]
+            part[col] = (part["clinician_id"].map(mix[col]).astype(float) if measure == "recovery"
+                         else np.full(len(part), math.nan))
         parts.append(part)
     columns = ["clinician_id", "measure", "numerator", "denominator", "rate", "ci_low", "ci_high", "target",
                "lower95", "upper95", "lower998", "upper998", "signal", "small",

@@ -20,8 +20,10 @@ import statistics
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as sps
 
 from analytics import outcomes
 from analytics.settings import Settings
@@ -183,6 +185,23 @@ def test_case_mix_ratio_is_observed_over_expected_from_the_intake_band_rates(con
     ]
     recovery = outcomes.clinician_comparison(con, AS_OF).query("measure == 'recovery'")
     assert recovery["oe_ratio"].tolist() == [1.3333, 0.0]
+
+
+@pytest.mark.parametrize("expected", [0.5, 3.25, 40.0])
+def test_case_mix_intervals_for_many_clinicians_are_each_clinicians_exact_poisson_interval(expected):
+    observed = np.arange(0, 60)
+    lows, highs = outcomes._poisson_ratio_intervals(observed, np.full(observed.size, expected))
+    tail = (1.0 - 0.95) / 2.0
+    for o, lo, hi in zip(observed, lows, highs):
+        exact_lo = sps.chi2.ppf(tail, 2 * o) / 2.0 if o > 0 else 0.0
+        assert (lo, hi) == (exact_lo / expected, sps.chi2.ppf(1.0 - tail, 2 * (o + 1)) / 2.0 / expected)
+
+
+def test_case_mix_interval_with_nothing_expected_is_missing():
+    lows, highs = outcomes._poisson_ratio_intervals(np.array([0, 2, 1]), np.array([0.0, np.nan, 1.0]))
+    assert np.isnan(lows[:2]).all() and np.isnan(highs[:2]).all()
+    tail = (1.0 - 0.95) / 2.0
+    assert (lows[2], highs[2]) == (sps.chi2.ppf(tail, 2) / 2.0, sps.chi2.ppf(1.0 - tail, 4) / 2.0)
 
 
 # --- data quality --------------------------------------------------------------------------------

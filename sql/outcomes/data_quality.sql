@@ -28,7 +28,12 @@ FROM (
                || lpad(CAST(EXTRACT(MONTH FROM s.session_date) AS VARCHAR), 2, '0') END AS month,
            CASE WHEN sc.session_key IS NOT NULL THEN 1 ELSE 0 END AS scored
     FROM w_sessions s
-    LEFT JOIN (SELECT DISTINCT session_key FROM w_scores) sc ON sc.session_key = s.session_key
+    -- a score's clinician and date are its session's (w_scores), so the sessions it can match are
+    -- narrowed by the same filters before they are made distinct (half the time at 1e7)
+    LEFT JOIN (SELECT DISTINCT session_key FROM w_scores
+               WHERE ($clinician_id IS NULL OR clinician_id = $clinician_id)
+                 AND ($date_from IS NULL OR session_date >= $date_from)
+                 AND ($date_to IS NULL OR session_date <= $date_to)) sc ON sc.session_key = s.session_key
     WHERE s.status = 'attended'
       AND ($clinician_id IS NULL OR s.clinician_id = $clinician_id)
       AND ($site IS NULL OR s.site = $site)
