@@ -183,8 +183,10 @@ def first_to_second_gaps(con: duckdb.DuckDBPyConnection, settings: Settings) -> 
 
 
 def _over_intervals(con: duckdb.DuckDBPyConnection, params: dict[str, Any], sql: str) -> pd.DataFrame:
-    """``sql`` over the rows of intervals.sql, given to it as the relation ``intervals``."""
-    intervals = read_sql("engagement/intervals.sql")
+    """``sql`` over the intervals of the view (intervals_in_scope.sql over the work table
+    w_intervals), given to it as the relation ``intervals``."""
+    workcache.table(con, "w_intervals", read_sql("engagement/intervals.sql"))
+    intervals = read_sql("engagement/intervals_in_scope.sql")
     used = set(_PARAM_RE.findall(intervals))
     return con.execute(f"WITH intervals AS (\n{intervals}\n)\n{sql}", {k: params[k] for k in used}).df()
 
@@ -339,11 +341,19 @@ def retention_episodes(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd
 
 
 def _retention_episodes(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> pd.DataFrame:
+    return _over_retention(con, params, "SELECT * FROM retention ORDER BY episode_id")
+
+
+def _over_retention(con: duckdb.DuckDBPyConnection, params: dict[str, Any], sql: str,
+                    more: dict[str, Any] | None = None) -> pd.DataFrame:
+    """``sql`` over the rows of retention.sql, given to it as the relation ``retention``."""
     from .outcomes import build_scale_pairs   # lazily: outcomes imports this module's figures too
 
     _severity_bands(con)
     build_scale_pairs(con)                    # the intake PHQ-9 is the episode's first PHQ-9 score
-    return _query(con, "retention.sql", params)
+    retention = read_sql("engagement/retention.sql")
+    used = set(_PARAM_RE.findall(retention))
+    return con.execute(f"WITH retention AS (\n{retention}\n)\n{sql}", {**{k: params[k] for k in used}, **(more or {})}).df()
 
 
 def kaplan_meier(sessions, dropout, max_sessions: int = MAX_SESSIONS) -> pd.DataFrame:
@@ -362,22 +372,25 @@ def kaplan_meier(sessions, dropout, max_sessions: int = MAX_SESSIONS) -> pd.Data
 
 
 def _km_arrays(times: np.ndarray, events: np.ndarray, codes: np.ndarray, groups: int,
-               max_sessions: int) -> dict[str, np.ndarray]:
+               max_sessions: int, weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Kaplan–Meier survival and its log-log band at 0..max_sessions for every group at once
     (groups x times arrays). The same arithmetic, in the same order, as ``scipy.stats.ecdf`` on
     right-censored data (or, for a group where every episode dropped out, on uncensored data,
     which scipy computes as 1 - F) with ``sf.confidence_interval(method="log-log")`` evaluated at
     those times (bit-identical: tests/test_engagement_retention.py compares them): times are whole
     sessions, so a time with no dropout multiplies survival by exactly 1 and adds exactly 0 to
-    Greenwood's sum, and the value at k is the value at the last observed time <= k."""
+    Greenwood's sum, and the value at k is the value at the last observed time <= k. ``weights``:
+    how many episodes each row stands for (rows of retention_counts.sql), 1 each when None; the
+    counts are whole numbers, so the sums, and every figure after them, are the same either way."""
     from scipy import special
 
     width = max_sessions + 2                     # times 0..max_sessions, and "more" in the last column
     clipped = np.minimum(times, max_sessions + 1)
+    weights = np.ones(times.size) if weights is None else np.asarray(weights, dtype=float)
     observed = np.zeros((groups, width))
-    np.add.at(observed, (codes, clipped), 1.0)
+    np.add.at(observed, (codes, clipped), weights)
     deaths = np.zeros((groups, width))
-    np.add.at(deaths, (codes[events], clipped[events]), 1.0)
+    np.add.at(deaths, (codes[events], clipped[events]), weights[events])
     n = observed.sum(axis=1, keepdims=True) - np.cumsum(observed, axis=1) + observed   # at risk: T >= t
     d = deaths
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -397,10 +410,11 @@ def _km_arrays(times: np.ndarray, events: np.ndarray, codes: np.ndarray, groups:
 
 
 def kaplan_meier_groups(sessions, dropout, codes, names: list[str],
-                        max_sessions: int = MAX_SESSIONS) -> pd.DataFrame:
+                        max_sessions: int = MAX_SESSIONS, weights=None) -> pd.DataFrame:
     """:func:`kaplan_meier` for many groups in one pass: ``codes[i]`` is the position in ``names``
     of episode i's group. Columns: group, sessions, survival, ci_low, ci_high, at_risk, one curve
-    per name in the order of ``names`` (a name without episodes gets a curve of Nones)."""
+    per name in the order of ``names`` (a name without episodes gets a curve of Nones).
+    ``weights[i]``: how many episodes row i stands for (whole numbers of 1 or more; 1 when None)."""
     if KM_CI_METHOD != "log-log":
         raise NotImplementedError(KM_CI_METHOD)
     raw = np.asarray(sessions, dtype=float)
@@ -410,7 +424,11 @@ def kaplan_meier_groups(sessions, dropout, codes, names: list[str],
     events = np.asarray(dropout, dtype=bool)
     codes = np.asarray(codes, dtype=np.int64)
     groups = len(names)
-    arrays = _km_arrays(times, events, codes, groups, max_sessions)
+    if weights is not None:
+        weights = np.asarray(weights, dtype=np.int64)
+        if weights.size != times.size or (weights.size and weights.min() < 1):
+            raise ValueError("Kaplan-Meier weights are whole numbers of episodes, 1 or more, one per row")
+    arrays = _km_arrays(times, events, codes, groups, max_sessions, weights)
     longest = np.full(groups, -1)
     np.maximum.at(longest, codes, times)
     ks = np.arange(1, max_sessions + 1)
@@ -448,30 +466,25 @@ def retention_curve(con: duckdb.DuckDBPyConnection, settings: Settings, by: str 
     return _retention_curve(con, _prepared(con, settings), by)
 
 
-def _retention_curve(con: duckdb.DuckDBPyConnection, params: dict[str, Any], by: str | None,
-                     episodes: pd.DataFrame | None = None) -> pd.DataFrame:
-    """``episodes``: the rows of retention.sql when the caller already has them."""
+def _retention_curve(con: duckdb.DuckDBPyConnection, params: dict[str, Any], by: str | None) -> pd.DataFrame:
     if by is not None and by not in RETENTION_GROUPS:
         raise WaypointError(f"retention cannot be grouped by {by!r}; choose clinician_id or intake_severity")
-    if episodes is None:
-        episodes = _retention_episodes(con, params)
-    if by is None:
-        codes, names = np.zeros(len(episodes), dtype=np.int64), ["all"]
-    elif RETENTION_GROUPS[by] == "clinician_id":
-        codes, uniques = pd.factorize(episodes["clinician_id"].astype(str), sort=True)
+    group = "all" if by is None else RETENTION_GROUPS[by]
+    counts = _over_retention(con, params, read_sql("engagement/retention_counts.sql"), {"group": group})
+    if group == "all":
+        codes, names = np.zeros(len(counts), dtype=np.int64), ["all"]
+    elif group == "clinician_id":
+        codes, uniques = pd.factorize(counts["grp"].astype(str), sort=True)
         names = [str(u) for u in uniques]
     else:
-        label = episodes["intake_severity"].astype(object).where(episodes["intake_severity"].notna(), NO_INTAKE_PHQ9)
-        order = episodes["intake_severity_order"].astype(float).fillna(float("inf"))
+        label = counts["grp"].astype(object).where(counts["grp"].notna(), NO_INTAKE_PHQ9)
+        order = counts["grp_order"].astype(float).fillna(float("inf"))
         grouped = pd.DataFrame({"order": order, "group": label}).groupby(["order", "group"], sort=True)
         codes, names = grouped.ngroup().to_numpy(), [str(g) for _, g in grouped.size().index]
     if not names:
         return pd.DataFrame(columns=["group", "sessions", "survival", "ci_low", "ci_high", "at_risk"])
-    return kaplan_meier_groups(episodes["sessions"].to_numpy(), episodes["dropout"].to_numpy(), codes, names)
-    columns = ["group", "sessions", "survival", "ci_low", "ci_high", "at_risk"]
-    if not frames:
-        return pd.DataFrame(columns=columns)
-    return pd.concat(frames, ignore_index=True)[columns]
+    return kaplan_meier_groups(counts["sessions"].to_numpy(), counts["dropout"].to_numpy(), codes, names,
+                               weights=counts["episodes"].to_numpy())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -615,8 +628,7 @@ def attendance_report(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
     params = _scope(settings, as_of)
     attendance = _attendance_by(con, params, "clinician_id")
     ends = _endings(con, params)
-    kept = _retention_episodes(con, params)          # one query for the three curves
-    retention = _retention_curve(con, params, None, kept)
+    retention = _retention_curve(con, params, None)
     report: dict[str, Any] = {
         "as_of": as_of,
         "overall": _overall(con, params),
@@ -632,8 +644,8 @@ def attendance_report(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
         "access": _access_waits(con, params),
         "endings": _endings_overall(ends),
         "dropout_funnel": records(_dropout_by_clinician(con, params, settings.small_number)),
-        "retention_by_clinician": records(_retention_curve(con, params, "clinician_id", kept)),
-        "retention_by_intake_severity": records(_retention_curve(con, params, "intake_severity", kept)),
+        "retention_by_clinician": records(_retention_curve(con, params, "clinician_id")),
+        "retention_by_intake_severity": records(_retention_curve(con, params, "intake_severity")),
         "capacity": records(_capacity(con, params)),
         "sessions_delivered": records(_query(con, "sessions_delivered.sql", params)),
     })

@@ -63,3 +63,22 @@ def test_groups_come_out_in_the_order_named_and_a_name_without_episodes_gets_non
 def test_fractional_sessions_are_refused():
     with pytest.raises(ValueError, match="whole numbers"):
         kaplan_meier_groups([1.5], [True], [0], ["a"])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_counted_rows_give_the_curves_of_one_row_per_episode(seed):
+    """retention_counts.sql hands the curves one row per group, sessions and dropout, with how many
+    episodes it stands for: the curves are those of the episodes one by one, to the last bit."""
+    times, events, codes = random_groups(seed)
+    names = [f"g{i}" for i in range(codes.max() + 1)]
+    keys, weights = np.unique(np.stack([codes, times, events.astype(int)]), axis=1, return_counts=True)
+    counted = kaplan_meier_groups(keys[1], keys[2].astype(bool), keys[0], names, weights=weights)
+    one_by_one = kaplan_meier_groups(times, events, codes, names)
+    assert len(weights) < len(times)
+    assert counted.equals(one_by_one)
+
+
+@pytest.mark.parametrize("weights", [[1, 0], [1], [2, -1]])
+def test_weights_are_whole_episodes_one_per_row(weights):
+    with pytest.raises(ValueError, match="weights are whole numbers of episodes"):
+        kaplan_meier_groups([1, 2], [True, False], [0, 0], ["a"], weights=weights)

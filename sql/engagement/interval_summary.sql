@@ -1,6 +1,7 @@
--- Intervals by session number, to show tapering (engagement issue, "Frequency"): over the rows of
--- intervals.sql (given to this query as the relation `intervals`), per session number: how many
--- intervals, their median and mean in days, and how many fell in each cadence band.
+-- Intervals by session number, to show tapering (engagement issue, "Frequency"): over the intervals
+-- of the view (intervals_in_scope.sql, given to this query as the relation `intervals`), per
+-- session number: how many intervals, their median and mean in days, and how many fell in each
+-- cadence band.
 -- mean_days is rounded to 1 place by the caller (Python's round, the same everywhere).
 SELECT session_number,
        CAST(count(*) AS INTEGER) AS intervals,
