@@ -20,7 +20,9 @@ For each size: a demo clinic's CSV export (cached under benchmarks/cache/; one c
               dashboard)
 - pandas      benchmarks/pandas_impl.py over the same tables, checked against Waypoint's subset
 - caseload    p50/p95 of readiness for one clinician (the one with most sessions)
-- patient     p50/p95 of outcomes.trajectories for one patient
+- patient     p50/p95 of outcomes.trajectories for one patient (the one with most sessions), and
+              of everything the dashboard's patient page asks for that patient: the trajectories,
+              their episodes (outcomes.episode_outcomes) and where they stand (readiness)
 - overview    the dashboard's clinic overview page rendered with streamlit's AppTest, in a fresh
               process with nothing kept (no work file): first render and rerun
 - warmup      the same page as the first visitor of `waypoint serve` finds it: the server's
@@ -28,6 +30,9 @@ For each size: a demo clinic's CSV export (cached under benchmarks/cache/; one c
               (no work file either)
 - restart     the warm-up and first render again in a new process that finds the work file the
               warm-up step left: a dashboard restarted with no new data
+- pages       every other page's first visit after such a restart (work file kept, warm-up
+              done), as a director opens them: Clinicians, Attendance & engagement, the Caseload
+              of all clinicians and of one, the busiest patient's page
 
 Prints a table per size and writes benchmarks/results/<size>.json (+ summary.md). A step that
 fails or runs past --timeout is recorded with its error instead of a time.
@@ -63,7 +68,7 @@ def clinicians_for(size: int) -> int:
     return max(8, round(size / SESSIONS_PER_CLINICIAN))
 SEED = 20260
 STEPS = ("floor", "import", "analytics", "later", "pandas", "caseload", "patient", "overview", "warmup",
-         "restart")
+         "restart", "pages")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -266,14 +271,22 @@ def step_caseload(args: dict) -> dict:
 
 
 def step_patient(args: dict) -> dict:
-    from analytics import outcomes
+    from analytics import outcomes, readiness
     from analytics.db import connect, scalar
 
     con = connect(args["db"])
     patient = scalar(con, "SELECT patient_id FROM sessions GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
     settings = _settings()
     out = _latencies(lambda: outcomes.trajectories(con, settings, patient_id=patient), args["repeat"])
-    return {**out, "patient_id": patient, "scores": len(outcomes.trajectories(con, settings, patient_id=patient))}
+
+    def page() -> None:
+        outcomes.trajectories(con, settings, patient_id=patient)
+        outcomes.episode_outcomes(con, settings, patient_id=patient)
+        readiness.readiness(con, settings, patient_id=patient)
+
+    whole = _latencies(page, args["repeat"])
+    return {**out, "page_p50_ms": whole["p50_ms"], "page_p95_ms": whole["p95_ms"], "patient_id": patient,
+            "scores": len(outcomes.trajectories(con, settings, patient_id=patient))}
 
 
 def step_overview(args: dict) -> dict:
@@ -294,6 +307,40 @@ def step_warmup(args: dict) -> dict:
     primed = time.perf_counter() - t
     out = _render_overview(args)
     return out if "skipped" in out else {"warmup_seconds": primed, **out, "warmup_parts": took}
+
+
+def step_pages(args: dict) -> dict:
+    """Each page's first visit (seconds) in one AppTest session, after the warm-up in a process
+    that finds the work file kept: what a director finds after a restart."""
+    from streamlit.testing.v1 import AppTest
+
+    from analytics.db import connect, scalar
+    from dashboard import warmup
+
+    con = connect(args["db"], read_only=True)
+    try:
+        clinician = scalar(con, "SELECT clinician_id FROM sessions GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+        patient = scalar(con, "SELECT patient_id FROM sessions GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+    finally:
+        con.close()
+    os.environ["WAYPOINT_DB"] = str(args["db"])
+    warmup.prime()
+    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=args["timeout"])
+    at.run()
+    if at.exception or not _is_overview(at):
+        return {"skipped": f"the overview did not render: {_page_text(at)}"}
+    seconds: dict[str, float] = {}
+    for name, page, query in (("clinicians", "clinicians.py", {}), ("attendance", "attendance.py", {}),
+                              ("caseload_all", "caseload.py", {}), ("caseload_one", "caseload.py", {"clinician": clinician}),
+                              ("patient", "patient.py", {"patient": patient})):
+        at.query_params.clear()
+        at.query_params.update(query)
+        t = time.perf_counter()
+        at.switch_page(f"views/{page}").run()
+        seconds[name] = time.perf_counter() - t
+        if at.exception:
+            return {"skipped": f"the {name} page raised: {at.exception[0].message[:300]}"}
+    return {"seconds": sum(seconds.values()), "pages": seconds, "clinician_id": clinician, "patient_id": patient}
 
 
 def _render_overview(args: dict) -> dict:
@@ -328,7 +375,8 @@ def _page_text(at) -> str:
 STEP_FUNCTIONS = {"generate": step_generate, "floor": step_floor, "import": step_import,
                   "analytics": step_analytics, "later": step_later, "pandas": step_pandas, "caseload": step_caseload,
                   "patient": step_patient, "overview": step_overview,
-                  "warmup": step_warmup, "restart": lambda args: step_warmup({**args, "keep": True})}
+                  "warmup": step_warmup, "restart": lambda args: step_warmup({**args, "keep": True}),
+                  "pages": step_pages}
 
 
 def _child(name: str, args_json: str) -> None:
@@ -432,7 +480,7 @@ def run_size(size: int, opts: argparse.Namespace) -> dict:
                                    subset_peak_rss_mb=subset.get("peak_rss_mb"))
         elif step in ("caseload", "patient"):
             steps[step] = run_step(step, {"db": str(db), "repeat": repeat}, opts.timeout)
-        elif step in ("overview", "warmup", "restart"):
+        elif step in ("overview", "warmup", "restart", "pages"):
             steps[step] = run_step(step, {"db": str(db), "timeout": opts.timeout}, opts.timeout + 30)
     for step in wanted:
         print(f"  {name} {step}: {_short(steps[step])}", file=sys.stderr)
@@ -487,6 +535,9 @@ def table(result: dict) -> list[tuple[str, str, str, str]]:
     for step, text in (("caseload", "caseload (one clinician) p50 / p95"), ("patient", "patient detail p50 / p95")):
         out = get(step)
         rows.append((text, f"{_s(out, 'p50_ms', '{:.0f} ms')} / {_s(out, 'p95_ms', '{:.0f} ms')}", "", ""))
+    patient = get("patient")
+    rows.append(("patient page's figures (trajectories, episodes, standing) p50 / p95",
+                 f"{_s(patient, 'page_p50_ms', '{:.0f} ms')} / {_s(patient, 'page_p95_ms', '{:.0f} ms')}", "", ""))
     ov = get("overview")
     rows.append(("overview page render (first / rerun)",
                  f"{_s(ov)} / {_s(ov, 'rerun_seconds')}" if "skipped" not in ov else f"skipped: {ov['skipped']}", "", ""))
@@ -498,6 +549,11 @@ def table(result: dict) -> list[tuple[str, str, str, str]]:
     rows.append(("overview after a restart, work file kept (warm-up / first / rerun)",
                  f"{_s(rs, 'warmup_seconds')} / {_s(rs)} / {_s(rs, 'rerun_seconds')}"
                  if "skipped" not in rs else f"skipped: {rs['skipped']}", "", ""))
+    pages = get("pages")
+    rows.append(("first visit after a restart: clinicians / attendance / caseload (all; one) / patient",
+                 " / ".join(f"{pages['pages'][k]:.2f} s" for k in ("clinicians", "attendance", "caseload_all",
+                                                                    "caseload_one", "patient"))
+                 if "pages" in pages else (f"skipped: {pages['skipped']}" if "skipped" in pages else "—"), "", ""))
     mem = ", ".join(f"{k} {v['peak_rss_mb']:.0f}" for k, v in st.items() if "peak_rss_mb" in v)
     rows.append(("peak RSS per step (MB)", mem, "", ""))
     return rows

@@ -77,7 +77,10 @@ def test_the_benchmark_runs_at_1e4_and_pandas_agrees(tmp_path, capsys):
     assert steps["patient"]["repeat"] == 2 and steps["patient"]["p95_ms"] >= steps["patient"]["p50_ms"]
     assert "headline figures" in steps["warmup"]["warmup_parts"] and steps["warmup"]["seconds"] > 0
     assert steps["restart"]["page_title"] == "Clinic overview" and steps["restart"]["warmup_seconds"] > 0
-    for name in ("generate", "floor", "import", "analytics", "later", "pandas", "patient", "warmup", "restart"):
+    assert steps["patient"]["page_p95_ms"] >= steps["patient"]["page_p50_ms"] > 0
+    assert set(steps["pages"]["pages"]) == {"clinicians", "attendance", "caseload_all", "caseload_one", "patient"}
+    assert all(seconds > 0 for seconds in steps["pages"]["pages"].values())
+    for name in ("generate", "floor", "import", "analytics", "later", "pandas", "patient", "warmup", "restart", "pages"):
         assert steps[name]["peak_rss_mb"] > 0, name
     assert 0 < steps["analytics"]["full_set_peak_rss_mb"] <= steps["analytics"]["peak_rss_mb"]
     assert result["machine"]["nproc"] >= 1
