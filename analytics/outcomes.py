@@ -390,7 +390,8 @@ def episode_outcomes(con: duckdb.DuckDBPyConnection, settings: Settings, *,
     pairs = _episode_frame(con, f"""SELECT p.scale, r.pos, p.first_score, p.last_score, p.scored_sessions,
                                           CASE WHEN j.episode_id IS NULL THEN 0 ELSE 1 END AS jt
                                    FROM w_scale_pairs p JOIN w_outcome_rows r ON r.episode_id = p.episode_id
-                                   LEFT JOIN ({_sql("jt_pairs.sql")[0]}
+                                   LEFT JOIN (SELECT episode_id, scale FROM ({_sql("jt_pairs.sql")[0]}
+                                              ) WHERE episode_id IN (SELECT episode_id FROM w_outcome_rows)
                                    ) j ON j.episode_id = p.episode_id AND j.scale = p.scale""")
     references = _jt_references(con)
     scored = set(con.execute("SELECT DISTINCT scale FROM w_scale_pairs").df()["scale"])   # anywhere in the clinic
@@ -625,7 +626,7 @@ def jt_summary(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFra
     where higher is better (ORS), a negative d is an improvement."""
     _prepared(con, settings)
     reference = con.execute("SELECT * FROM w_jt_reference").df()
-    pairs = _query(con, "jt_pairs.sql")
+    pairs = con.execute(f"SELECT * FROM ({_sql('jt_pairs.sql')[0]}\n) ORDER BY scale, episode_id").df()
     pairs = pairs[pairs["in_rates"] == 1]
     jt = _jt_categories(con, pairs)
     rows = []
