@@ -96,6 +96,10 @@ def with_labels(column_config: dict | None, labels: dict[str, str] | None) -> di
     return config
 
 
+# A chart with one bar or row per clinician is drawn up to this many clinicians; beyond it (a
+# network of thousands) the chart would be metres tall, and the table beside it lists them all.
+CHART_ROWS = 60
+
 _LABELS = {"episode_id": "Episode", "patient_id": "Patient", "clinician_id": "Clinician", "in_rates": "In the rates",
            "rc": "reliable change index", "jt_category": "Jacobson–Truax category", "first": "first", "last": "last",
            "change": "change", "first_date": "first date", "last_date": "last date",

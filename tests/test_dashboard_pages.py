@@ -721,3 +721,19 @@ def test_the_scale_selector_says_the_headline_rates_and_trends_do_not_follow_it(
     assert "Caseload" in help_text and "severity at intake" in help_text
     assert "does not change the headline rates or monthly trends" in help_text
     assert "trends, caseload sparklines and the patient view" not in help_text
+
+
+def test_with_more_clinicians_than_a_chart_holds_the_tables_list_them_all_and_the_charts_say_so(clinic, monkeypatch):
+    """A network of thousands of clinicians: no chart one bar or row per clinician (metres tall);
+    the attendance-by-clinician table still lists everyone, and the case-mix chart keeps the
+    clinicians whose interval does not cross 1."""
+    monkeypatch.setattr(ui, "CHART_ROWS", 2)
+    at = run("attendance.py")
+    by_clinician = engagement.attendance_by(clinic.cursor(), Settings(date_from=period(at)[0], date_to=period(at)[1]),
+                                            "clinician_id")
+    assert "att-clinician_id" not in [c.key for c in at.get("plotly_chart")]
+    assert any(f"{len(by_clinician):,} clinicians are too many to draw as bars" in c.value for c in at.caption)
+    table = next(df.value for df in at.dataframe if {"Clinician", "No-shows"} <= set(df.value.columns))
+    assert list(table["Clinician"]) == list(by_clinician["clinician_id"])
+    at = run("clinicians.py")
+    assert any("clinicians are too many to draw one row each" in c.value for c in at.caption)

@@ -43,11 +43,16 @@ for tab, dimension, label in zip(tabs, ("month", "clinician_id", "weekday"), ("M
         shown[label] = shown[label].astype(str)
         if dimension == "month" and (note := ui.partial_months(f.date_from, f.date_to)):
             st.caption(f"{note} Their rates are fine to compare; their counts are of part of a month.")
-        st.plotly_chart(
-            charts.bars(shown, x=label, y="attendance_rate", percent=True, y_title="Attendance rate",
-                        horizontal=dimension == "clinician_id", height=300 if dimension != "clinician_id" else 40 + 28 * len(shown)),
-            key=f"att-{dimension}",
-        )
+        if dimension == "clinician_id" and len(shown) > ui.CHART_ROWS:
+            st.caption(f"{len(shown):,} clinicians are too many to draw as bars: the table lists them all "
+                       "(click a heading to sort it), and the Clinicians page compares them on funnel plots.")
+        else:
+            st.plotly_chart(
+                charts.bars(shown, x=label, y="attendance_rate", percent=True, y_title="Attendance rate",
+                            horizontal=dimension == "clinician_id",
+                            height=300 if dimension != "clinician_id" else 40 + 28 * len(shown)),
+                key=f"att-{dimension}",
+            )
         ui.table(shown.rename(columns={"attended": "Attended", "no_show": "No-shows", "late_cancel": "Late cancellations",
                                        "cancelled": "Cancelled in time", "attendance_rate": "Attendance rate",
                                        "no_show_rate": "No-show rate"}),

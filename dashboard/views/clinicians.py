@@ -185,6 +185,14 @@ if comparison is not None:
         mix = comparison[comparison["measure"] == "recovery"]
         if mix["oe_ratio"].notna().any():
             drawn = mix[~_hidden(mix)]
+            if drawn["oe_ratio"].notna().sum() > ui.CHART_ROWS:
+                # thousands of clinicians: draw those whose interval lies wholly above or below 1
+                apart = (pd.to_numeric(drawn["oe_ci_low"], errors="coerce") > 1) | (
+                    pd.to_numeric(drawn["oe_ci_high"], errors="coerce") < 1)
+                st.caption(f"{int(drawn['oe_ratio'].notna().sum()):,} clinicians are too many to draw one row each: "
+                           f"the chart shows the {int(apart.sum()):,} whose 95 % interval does not cross 1 "
+                           "(more or fewer recoveries than their case mix explains), and the table lists everyone.")
+                drawn = drawn[apart.to_numpy()]
             if drawn["oe_ratio"].notna().any():
                 st.plotly_chart(charts.ratio_intervals(drawn, label="clinician_id", ratio="oe_ratio", low="oe_ci_low",
                                                        high="oe_ci_high", small="small", observed="numerator",
