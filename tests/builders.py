@@ -93,3 +93,13 @@ def two_clinicians(path) -> None:
         S("secret-p2", "2024-01-16", clinician_id="c2", phq9=17),
     ], con=con)
     con.close()
+
+
+def demo_clinic(patients: int, clinicians: int, seed: int) -> duckdb.DuckDBPyConnection:
+    """An in-memory database holding a synthetic demo clinic (analytics.demo, through the real
+    import): for tests that need every readiness category and many episodes, not a hand-built few."""
+    from analytics.demo import DemoConfig, build_demo
+
+    con = connect(":memory:")
+    build_demo(con, DemoConfig(patients=patients, clinicians=clinicians, seed=seed))
+    return con

@@ -8,15 +8,13 @@ import pandas as pd
 import pytest
 
 from analytics import outcomes
-from analytics.db import connect
-from analytics.demo import DemoConfig, build_demo
 from analytics.settings import Settings
+from tests.builders import demo_clinic
 
 
 @pytest.fixture(scope="module")
 def con():
-    con = connect(":memory:")
-    build_demo(con, DemoConfig(patients=300, clinicians=6, seed=5))
+    con = demo_clinic(patients=300, clinicians=6, seed=5)
     yield con
     con.close()
 

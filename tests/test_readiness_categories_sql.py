@@ -9,9 +9,8 @@ from collections import Counter
 import pytest
 
 from analytics import readiness
-from analytics.db import connect
-from analytics.demo import DemoConfig, build_demo
 from analytics.settings import Settings
+from tests.builders import demo_clinic
 
 VARIANTS = {
     "defaults": {},
@@ -28,8 +27,7 @@ VARIANTS = {
 @pytest.fixture(scope="module", params=[7, 23])
 def con(request):
     # about 330 active episodes, every category among them
-    con = connect(":memory:")
-    build_demo(con, DemoConfig(patients=1500, clinicians=20, seed=request.param))
+    con = demo_clinic(patients=1500, clinicians=20, seed=request.param)
     yield con
     con.close()
 
@@ -64,8 +62,7 @@ def test_the_demo_clinics_reach_every_category(con):
 
 @pytest.fixture(scope="module")
 def clinic_seven():
-    con = connect(":memory:")
-    build_demo(con, DemoConfig(patients=1500, clinicians=20, seed=7))
+    con = demo_clinic(patients=1500, clinicians=20, seed=7)
     yield con
     con.close()
 

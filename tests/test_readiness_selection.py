@@ -6,17 +6,15 @@ from __future__ import annotations
 import pytest
 
 from analytics import readiness
-from analytics.db import connect
-from analytics.demo import DemoConfig, build_demo
 from analytics.errors import WaypointError
 from analytics.settings import Settings
+from tests.builders import demo_clinic
 
 
 @pytest.fixture(scope="module")
 def con():
     # about 150 active episodes over 12 clinicians, safety flags among them
-    con = connect(":memory:")
-    build_demo(con, DemoConfig(patients=700, clinicians=12, seed=11))
+    con = demo_clinic(patients=700, clinicians=12, seed=11)
     yield con
     con.close()
 
