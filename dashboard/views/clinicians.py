@@ -236,7 +236,10 @@ everyone = settings.with_(clinician_id=None)
 quality = ui.safe("Data quality", "outcomes.data_quality", everyone, by_month=False)
 if quality is not None and len(quality):
     _quality_table(quality, "data completeness by clinician", "quality", by_month=False)
-    with st.expander("By month"):
+    # a toggle, not an expander: an expander's contents are computed on every run, and the months of
+    # thousands of clinicians are a table of a hundred thousand rows (2.5 s to compute at 1e7)
+    if st.toggle("By month", key="quality-by-month",
+                 help="Each clinician's months: to find when scoring lapsed."):
         st.caption(f"One clinician's month rests on few episodes, and a count under {THRESHOLD} reads "
                    f"\"{FEWER}\": use this to find when scoring lapsed, not to compare clinicians.")
         monthly = ui.safe("Data quality by month", "outcomes.data_quality", everyone)
