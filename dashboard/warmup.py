@@ -4,9 +4,10 @@ A fresh dashboard process has nothing cached, so the first visit to the clinic o
 build every work table and classify every active episode while the visitor waited (about 12 s for
 a clinic of a million sessions). ``waypoint serve`` runs the dashboard through
 ``dashboard/server.py``, whose start-up hook calls :func:`enable`: from then on a background thread
-computes the overview's figures for the whole clinic, in the view a first visit opens with, into the
-same caches the pages read — at start-up, and again after every import, undo or demo load (the
-write clears the caches and calls :func:`start`).
+computes the overview's figures for the whole clinic, in the view a first visit opens with, then
+the Clinicians and Attendance & engagement pages' figures in that view, into the same caches the
+pages read — at start-up, and again after every import, undo or demo load (the write clears the
+caches and calls :func:`start`).
 
 - It computes what a director would see (the whole clinic); a clinician's own figures are small
   and computed when they open them. The figures are cached by the scope they were computed for,
@@ -42,12 +43,14 @@ _again = False
 
 
 def figures() -> list[tuple[str, Callable[[], object]]]:
-    """The clinic overview's figures for the default view, as (name, call): exactly the calls the
-    page makes (``tests/test_dashboard_warmup.py`` checks that a first render after them computes
-    nothing)."""
+    """The clinic's default view, as (name, call): the clinic overview's figures first, then the
+    Clinicians and the Attendance & engagement pages' (a visit starts at the overview; at ten million
+    sessions those two pages compute for 3-4 s each when first opened). Exactly the calls the pages
+    make: ``tests/test_dashboard_warmup.py`` checks that a first visit after them computes nothing."""
     f = filters.defaults()
     settings = f.settings()
     previous = f.previous_settings()
+    everyone = settings.with_(clinician_id=None)
     calls: list[tuple[str, Callable[[], object]]] = [
         ("headline figures", lambda: data.compute("outcomes.kpis", settings)),
     ]
@@ -58,6 +61,17 @@ def figures() -> list[tuple[str, Callable[[], object]]]:
         ("severity at intake", lambda: data.intake_mix(settings, data.intake_scale(f.scale))),
         ("sessions delivered", lambda: data.sessions_by_month(settings)),
         ("readiness of active patients", lambda: data.readiness_counts(settings)),
+        # the Clinicians page
+        ("clinicians compared", lambda: data.clinician_comparison(settings)),
+        ("data completeness", lambda: data.compute("outcomes.data_quality", everyone, by_month=False)),
+        # the Attendance & engagement page
+        ("attendance", lambda: [data.compute("engagement.attendance_overall", settings)] + [
+            data.compute("engagement.attendance_by", settings, dimension=d) for d in ("month", "clinician_id", "weekday")]),
+        ("retention", lambda: data.compute("engagement.retention_curve", settings, by=None)),
+        ("waits and session gaps", lambda: [data.compute(f"engagement.{name}", settings) for name in (
+            "access_waits", "first_to_second_gaps", "intervals_by_session_number")]),
+        ("watch list and capacity", lambda: [data.compute(f"engagement.{name}", settings)
+                                             for name in ("watch_list", "capacity")]),
     ]
     return calls
 
@@ -124,7 +138,7 @@ def _loop() -> None:
             t = time.perf_counter()
             took = prime()
             if took:
-                LOG.info("Warm-up: the clinic overview's figures computed in %.1f s (%s).", time.perf_counter() - t,
+                LOG.info("Warm-up: the clinic's default figures computed in %.1f s (%s).", time.perf_counter() - t,
                          ", ".join(f"{name} {seconds:.1f} s" for name, seconds in took.items()))
         except WaypointError as exc:   # e.g. the database is open in another Waypoint process
             LOG.warning("Warm-up skipped: %s The pages compute their figures when opened.", exc)

@@ -58,6 +58,40 @@ def test_after_the_warmup_the_first_overview_computes_nothing(fresh_clinic, monk
     assert calls == []
 
 
+def test_after_the_warmup_the_clinicians_and_attendance_pages_compute_nothing_either(fresh_clinic, monkeypatch):
+    took = warmup.prime()
+    assert {"clinicians compared", "attendance", "watch list and capacity"} <= set(took)
+    calls = _count_every_figure(monkeypatch)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    for page in ("clinicians.py", "attendance.py"):
+        at.switch_page(f"views/{page}").run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert calls == [], page
+    # the months of data completeness wait for their toggle, as they would without the warm-up
+    at.switch_page("views/clinicians.py").run()
+    at.toggle(key="quality-by-month").set_value(True).run()
+    assert calls[0] == "analytics.outcomes.data_quality"
+
+
+def _count_every_figure(monkeypatch) -> list[str]:
+    """Replace every public function of the analytics modules the pages call with a counting wrapper."""
+    import inspect
+
+    calls: list[str] = []
+    for module in (outcomes, engagement, readiness):
+        for name, real in inspect.getmembers(module, inspect.isfunction):
+            if name.startswith("_") or real.__module__ != module.__name__ or name == "sql_for":  # SQL text, not a figure
+                continue
+
+            def counted(*args, _real=real, _name=f"{module.__name__}.{name}", **kwargs):
+                calls.append(_name)
+                return _real(*args, **kwargs)
+
+            monkeypatch.setattr(module, name, counted)
+    return calls
+
+
 def test_without_the_warmup_the_first_overview_computes_its_figures(fresh_clinic, monkeypatch):
     calls = _count_analytics_calls(monkeypatch)
     at = AppTest.from_file(APP, default_timeout=120)
