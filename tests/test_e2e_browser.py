@@ -195,12 +195,12 @@ def test_upload_the_sample_export_then_open_a_patients_trajectory(server, page, 
     _no_exception(page)
     _shot(page, "08-patient")
 
-    # the import started the server's warm-up of the overview (dashboard/warmup.py), which says so
+    # the import started the server's warm-up of the default views (dashboard/warmup.py), which says so
     log = tmp_path / "serve.log"
     deadline = time.time() + 60
-    while "Warm-up: the clinic overview's figures computed in" not in log.read_text() and time.time() < deadline:
+    while "Warm-up: the clinic's default figures computed in" not in log.read_text() and time.time() < deadline:
         time.sleep(0.5)
-    assert "Warm-up: the clinic overview's figures computed in" in log.read_text(), log.read_text()[-2000:]
+    assert "Warm-up: the clinic's default figures computed in" in log.read_text(), log.read_text()[-2000:]
 
 SITE_HEADER = "patient_id,clinician_id,session_date,status,site\n"
 
