@@ -425,8 +425,9 @@ def kaplan_meier_groups(sessions, dropout, codes, names: list[str],
     codes = np.asarray(codes, dtype=np.int64)
     groups = len(names)
     if weights is not None:
-        weights = np.asarray(weights, dtype=np.int64)
-        if weights.size != times.size or (weights.size and weights.min() < 1):
+        given = np.asarray(weights, dtype=float)
+        weights = given.astype(np.int64)
+        if weights.size != times.size or (weights.size and weights.min() < 1) or not np.array_equal(weights, given):
             raise ValueError("Kaplan-Meier weights are whole numbers of episodes, 1 or more, one per row")
     arrays = _km_arrays(times, events, codes, groups, max_sessions, weights)
     longest = np.full(groups, -1)

@@ -78,7 +78,7 @@ def test_counted_rows_give_the_curves_of_one_row_per_episode(seed):
     assert counted.equals(one_by_one)
 
 
-@pytest.mark.parametrize("weights", [[1, 0], [1], [2, -1]])
+@pytest.mark.parametrize("weights", [[1, 0], [1], [2, -1], [1, 1.5]])
 def test_weights_are_whole_episodes_one_per_row(weights):
     with pytest.raises(ValueError, match="weights are whole numbers of episodes"):
         kaplan_meier_groups([1, 2], [True, False], [0, 0], ["a"], weights=weights)
