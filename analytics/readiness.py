@@ -994,13 +994,14 @@ def active_patients(con: duckdb.DuckDBPyConnection, settings: Settings,
     _th, params, _cells_unused = _rules_ready(con, settings, thresholds)
     _keep_fact_tables(con, params)
     _select_episodes(con, params, None, None, None)
+    # each patient where their first episode comes in the records' order
     rows = con.execute(
-        f"""SELECT a.patient_id, min({_ORDER_SQL}) AS first_category,
-                   min(coalesce(a.clinician_id, '')) AS clinician
-            FROM readiness_scope s JOIN readiness_active a ON a.episode_id = s.episode_id
-            JOIN readiness_category c ON c.episode_id = s.episode_id
-            GROUP BY a.patient_id
-            ORDER BY first_category, clinician, a.patient_id
+        f"""WITH placed AS (
+                SELECT a.patient_id, row_number() OVER (
+                           ORDER BY {_ORDER_SQL}, coalesce(a.clinician_id, ''), a.patient_id, a.episode_id) AS pos
+                FROM readiness_scope s JOIN readiness_active a ON a.episode_id = s.episode_id
+                JOIN readiness_category c ON c.episode_id = s.episode_id)
+            SELECT patient_id FROM placed GROUP BY patient_id ORDER BY min(pos)
             {'LIMIT ' + str(int(limit)) if limit is not None else ''}""").fetchall()
     return [r[0] for r in rows]
 

@@ -70,3 +70,24 @@ def test_an_unknown_category_is_named_with_the_choices(con):
 def test_a_limit_below_one_is_refused(con, limit):
     with pytest.raises(WaypointError, match="limit must be a whole number of 1 or more"):
         readiness.readiness(con, Settings(), limit=limit)
+
+
+def test_a_patient_with_two_active_episodes_is_listed_where_their_first_comes():
+    """pa is stuck with c2 and too early to tell with c1; pb is stuck with c1. In the caseload's
+    order (category, then clinician) pb's record comes before any of pa's, so pb is listed first,
+    though pa also sees c1 and comes first by name."""
+    from datetime import date, timedelta
+
+    from tests.builders import S, clinic
+
+    def episode(patient, clinician, eid, scores):
+        return [S(patient, (date(2024, 1, 1) + timedelta(days=7 * k)).isoformat(), clinician_id=clinician,
+                  episode_id=eid, phq9=score) for k, score in enumerate(scores)]
+
+    stuck = [16, 15, 14, 13, 12, 12, 11, 11]
+    con = clinic(episode("pa", "c2", "pa-1", stuck) + episode("pa", "c1", "pa-2", [15, 15])
+                 + episode("pb", "c1", "pb-1", stuck))
+    records = readiness.readiness(con, Settings())
+    assert [(r["episode_id"], r["category"]) for r in records] == [
+        ("pb-1", "stuck"), ("pa-1", "stuck"), ("pa-2", "too_early")]
+    assert readiness.active_patients(con, Settings()) == ["pb", "pa"]
