@@ -603,14 +603,34 @@ def data_quality(con: duckdb.DuckDBPyConnection, settings: Settings, *, by_month
     """Paired-data completeness (by the episode's clinician and month of end) and the share of
     attended sessions with any score (by the session's clinician and month): measure, clinician_id,
     month, numerator, denominator, rate, ci_low, ci_high (Wilson 95 %). ``by_month=False``: one row
-    per measure and clinician over the whole range (month None)."""
+    per measure and clinician over the whole range (month None), every clinician of either measure
+    in both: one who saw patients but had no episode finish in the range gets a paired-completeness
+    row of 0 of 0 (no rate), so that no clinician is left out of a measure in silence."""
     _prepared(con, settings)
     frame = _query(con, "data_quality.sql", {
         "clinician_id": settings.clinician_id, "site": settings.site,
         "date_from": settings.date_from, "date_to": settings.date_to, "by_month": by_month,
     })
+    if not by_month:
+        frame = _in_every_quality_measure(frame)
     frame = frame.sort_values(["measure", "clinician_id", "month"], kind="stable").reset_index(drop=True)
     return add_rate_columns(frame, "numerator", "denominator")
+
+
+QUALITY_MEASURES = ("paired_completeness", "sessions_scored")   # the measures of data_quality.sql
+
+
+def _in_every_quality_measure(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (data quality over the whole range) with a row of 0 of 0 for each clinician a
+    measure lacks."""
+    clinicians = sorted({c for c in frame["clinician_id"] if not pd.isna(c)})
+    have = set(zip(frame["measure"], frame["clinician_id"]))
+    missing = [{"measure": m, "clinician_id": c, "month": None, "numerator": 0, "denominator": 0}
+               for m in QUALITY_MEASURES for c in clinicians if (m, c) not in have]
+    if not missing:
+        return frame
+    extra = pd.DataFrame(missing).astype({c: frame[c].dtype for c in ("numerator", "denominator")})
+    return pd.concat([frame, extra.reindex(columns=frame.columns)], ignore_index=True)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -237,7 +237,8 @@ def test_clinicians_data_completeness_compares_clinicians_over_the_period_with_m
     paired = whole[whole["measure"] == "paired_completeness"].sort_values("clinician_id")
     shown = overall[overall["Measure"] == "Paired scores (finished episodes)"]
     assert list(shown["Clinician"]) == list(paired["clinician_id"])
-    assert [str(v) for v in shown["Out of"]] == [str(v) if v >= 5 else "fewer than 5" for v in paired["denominator"]]
+    assert [str(v) for v in shown["Out of"]] == [str(v) if v >= 5 else "no episodes" if v == 0 else "fewer than 5"
+                                                 for v in paired["denominator"]]
     assert not any("Month" in t.columns for t in tables)                       # the months wait to be asked for
     at.toggle(key="quality-by-month").set_value(True).run()
     tables = [df.value for df in at.dataframe if "Measure" in df.value.columns and "Out of" in df.value.columns]

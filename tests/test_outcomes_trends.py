@@ -230,6 +230,19 @@ def test_data_quality_over_the_whole_range_adds_up_each_clinicians_months(con):
     }
 
 
+def test_a_clinician_with_sessions_but_no_finished_episode_is_in_both_measures_with_none():
+    """c3 saw a patient in the range, but no episode of theirs finished: their paired completeness
+    is 0 of 0 (no rate) rather than missing, beside their scored sessions."""
+    con = clinic(SESSIONS + [S("p8", "2024-06-17", clinician_id="c3", phq9=12),     # still in treatment
+                             S("p8", "2024-06-24", clinician_id="c3")])
+    found = table(outcomes.data_quality(con, AS_OF, by_month=False), "measure", "clinician_id")
+    assert found[("paired_completeness", "c3")] == (0, 0, None, None, None)
+    assert found[("sessions_scored", "c3")][:3] == (1, 2, 0.5)
+    assert found[("paired_completeness", "c1")][:3] == (3, 3, 1.0)          # the others as before
+    monthly = outcomes.data_quality(con, AS_OF)                              # months: only those with rows
+    assert not ((monthly["clinician_id"] == "c3") & (monthly["measure"] == "paired_completeness")).any()
+
+
 # --- Jacobson & Truax by scale ------------------------------------------------------------------
 def test_jt_summary_uses_the_clinic_reference_sd_and_counts_categories(con):
     frame = outcomes.jt_summary(con, AS_OF).set_index("scale")

@@ -221,7 +221,7 @@ QUALITY = {"paired_completeness": "Paired scores (finished episodes)", "sessions
 
 
 def _quality_table(frame: pd.DataFrame, name: str, key: str, by_month: bool) -> None:
-    shown = _as_text_percent(suppress_comparison(frame, THRESHOLD), ("rate", "ci_low", "ci_high"))
+    shown = _as_text_percent(_suppressed(frame), ("rate", "ci_low", "ci_high"))   # 0 of 0 reads "no episodes"
     shown = shown.assign(measure=[QUALITY.get(m, m) for m in shown["measure"]])
     if not by_month:
         shown = shown.drop(columns=["month"])
