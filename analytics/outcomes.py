@@ -529,6 +529,15 @@ def _case_mix(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return frame
 
 
+def ratio_beyond_chance(frame: pd.DataFrame) -> pd.Series:
+    """For rows of :func:`case_mix` or the recovery rows of :func:`clinician_comparison`: True where
+    the observed ÷ expected ratio's 95 % interval lies wholly above or wholly below 1 (more or fewer
+    recoveries than the case mix explains, beyond chance); False where it crosses 1 or is missing."""
+    low = pd.to_numeric(frame["oe_ci_low"], errors="coerce")
+    high = pd.to_numeric(frame["oe_ci_high"], errors="coerce")
+    return ((low > 1) | (high < 1)).fillna(False).astype(bool)
+
+
 def clinicians_compared(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame:
     """:func:`clinician_comparison` for every clinician of the view: one who saw patients in the
     period and site (``engagement.sessions_delivered``) but had no episode end in it gets a row for

@@ -368,6 +368,13 @@ def clinician_comparison(settings: Settings) -> pd.DataFrame:
     return compute("outcomes.clinicians_compared", settings.with_(clinician_id=None))
 
 
+def ratio_beyond_chance(comparison: pd.DataFrame) -> pd.Series:
+    """``analytics.outcomes.ratio_beyond_chance``: the case-mix rows whose interval does not cross 1."""
+    from analytics.outcomes import ratio_beyond_chance
+
+    return ratio_beyond_chance(comparison)
+
+
 def outcome_episodes(settings: Settings) -> pd.DataFrame:
     """The episodes behind the headline rates: those that ended in the period (``in_rates``)."""
     frame = compute("outcomes.episode_outcomes", settings)
@@ -438,10 +445,10 @@ CASELOAD_ROWS = 1000
 def caseload(settings: Settings, scale: str = "phq9", categories: tuple[str, ...] | None = None,
              limit: int | None = None) -> pd.DataFrame:
     """The active patients of ``settings``'s clinician (all when none) in ``categories`` (all when
-    None), the first ``limit`` of them (all when None; the page asks for CASELOAD_ROWS), from ``analytics.readiness.readiness_frame`` in its order
-    (safety first), one row each, with ``scale``'s scores laid out for a table: trend (the scores
-    in order), first, latest, change (latest − first; empty without two scores), reasons joined
-    into one line."""
+    None), the first ``limit`` of them (all when None; the page asks for CASELOAD_ROWS), from
+    ``analytics.readiness.readiness_frame`` in its order (safety first), one row each, with
+    ``scale``'s scores laid out for a table: trend (the scores in order), first, latest, change
+    (latest − first; empty without two scores), reasons joined into one line."""
     return _kept("caseload", readiness_settings(settings), scale, categories, limit)
 
 

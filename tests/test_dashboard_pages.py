@@ -740,4 +740,14 @@ def test_with_more_clinicians_than_a_chart_holds_the_tables_list_them_all_and_th
     table = next(df.value for df in at.dataframe if {"Clinician", "No-shows"} <= set(df.value.columns))
     assert list(table["Clinician"]) == list(by_clinician["clinician_id"])
     at = run("clinicians.py")
-    assert any("clinicians are too many to draw one row each" in c.value for c in at.caption)
+    start, end = period(at)
+    recovery = outcomes.clinician_comparison(clinic.cursor(), Settings(date_from=start, date_to=end)).query(
+        "measure == 'recovery' and denominator >= 5")
+    beyond = recovery[outcomes.ratio_beyond_chance(recovery).to_numpy()]
+    assert any(f"the chart shows the {len(beyond):,} whose 95 % interval does not cross 1" in c.value
+               for c in at.caption)
+    drawn = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.key == "case-mix"]
+    if len(beyond):
+        assert sorted(y for t in drawn[0]["data"] for y in values(t.get("y", []))) == sorted(beyond["clinician_id"])
+    else:
+        assert drawn == []

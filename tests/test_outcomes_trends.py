@@ -197,6 +197,11 @@ def test_case_mix_intervals_for_many_clinicians_are_each_clinicians_exact_poisso
         assert (lo, hi) == (exact_lo / expected, sps.chi2.ppf(1.0 - tail, 2 * (o + 1)) / 2.0 / expected)
 
 
+def test_a_ratio_is_beyond_chance_only_when_its_interval_lies_wholly_on_one_side_of_one():
+    frame = pd.DataFrame({"oe_ci_low": [1.02, 0.1, 0.5, None, 1.0], "oe_ci_high": [3.0, 0.98, 1.5, None, 2.0]})
+    assert outcomes.ratio_beyond_chance(frame).tolist() == [True, True, False, False, False]
+
+
 def test_case_mix_interval_with_nothing_expected_is_missing():
     lows, highs = outcomes._poisson_ratio_intervals(np.array([0, 2, 1]), np.array([0.0, np.nan, 1.0]))
     assert np.isnan(lows[:2]).all() and np.isnan(highs[:2]).all()

@@ -187,8 +187,7 @@ if comparison is not None:
             drawn = mix[~_hidden(mix)]
             if drawn["oe_ratio"].notna().sum() > ui.CHART_ROWS:
                 # thousands of clinicians: draw those whose interval lies wholly above or below 1
-                apart = (pd.to_numeric(drawn["oe_ci_low"], errors="coerce") > 1) | (
-                    pd.to_numeric(drawn["oe_ci_high"], errors="coerce") < 1)
+                apart = data.ratio_beyond_chance(drawn)
                 st.caption(f"{int(drawn['oe_ratio'].notna().sum()):,} clinicians are too many to draw one row each: "
                            f"the chart shows the {int(apart.sum()):,} whose 95 % interval does not cross 1 "
                            "(more or fewer recoveries than their case mix explains), and the table lists everyone.")
