@@ -49,11 +49,14 @@ def record(con: duckdb.DuckDBPyConnection, *, user: str, action: str, role: str 
 
 
 def record_cli_export(con: duckdb.DuckDBPyConnection, what: str, rows: int, clinician_id: str | None,
-                      fmt: str) -> None:
+                      fmt: str, *, patient_id: str | None = None) -> None:
     """The audit row of a command whose output names patients (``waypoint outcomes``, ``readiness``,
-    ``attendance``'s watch list): who (:func:`cli_user`), what, how many rows, whose patients."""
+    ``attendance``'s watch list): who (:func:`cli_user`), what, how many rows, whose patients
+    (``patient_id``: the one patient asked for, as the row's patient)."""
     scope = f"clinician {clinician_id}" if clinician_id else "all clinicians"
-    record(con, user=cli_user(), action="export",
+    if patient_id is not None:
+        scope = f"patient {patient_id}" + (f" of clinician {clinician_id}" if clinician_id else "")
+    record(con, user=cli_user(), action="export", patient_id=patient_id,
            detail=f"{what} {scope}: {rows:,} row(s) (command line, {fmt})")
 
 

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from .categories import CATEGORIES
 from .errors import WaypointError
 
 EXIT_OK, EXIT_ERROR, EXIT_UNREADABLE = 0, 1, 2
@@ -31,6 +32,16 @@ def _iso_date(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date in the form YYYY-MM-DD (e.g. 2025-03-31)")
+
+
+def _positive_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of 1 or more (e.g. 20)")
+    return n
 
 
 def _db_parent() -> argparse.ArgumentParser:
@@ -317,7 +328,8 @@ def _audited(con: Any, args: argparse.Namespace, what: str, rows: int) -> None:
     if getattr(args, "engine", "duckdb") == "duckdb":
         from . import audit
 
-        audit.record_cli_export(con, what, rows, getattr(args, "clinician_id", None), args.format)
+        audit.record_cli_export(con, what, rows, getattr(args, "clinician_id", None), args.format,
+                                patient_id=getattr(args, "patient_id", None))
 
 
 def cmd_outcomes(args) -> int:
@@ -345,7 +357,8 @@ def cmd_readiness(args) -> int:
     from . import readiness
 
     con = _analytics_connect(args)
-    data = readiness.readiness(con, _settings(args), readiness.load_thresholds(args.config))
+    data = readiness.readiness(con, _settings(args), readiness.load_thresholds(args.config),
+                               patient_id=args.patient_id, categories=args.categories, limit=args.limit)
     _audited(con, args, "readiness", len(data))
     if args.format == "table":
         data = readiness.as_table(data)
@@ -438,9 +451,15 @@ def build_parser() -> argparse.ArgumentParser:
     add("attendance", cmd_attendance, "Attendance, dropout, retention and the disengagement watch list.",
         "waypoint attendance --format json", [_scope_parent(with_range=False, with_clinician=False),
                                               _format_parent(("table", "json")), engine])
-    add("readiness", cmd_readiness, "Readiness category and reasons for every active patient.",
-        "waypoint readiness --clinician c01 --format json",
-        [_scope_parent(with_range=False), _format_parent(("table", "json")), engine])
+    p = add("readiness", cmd_readiness, "Readiness category and reasons for every active patient.",
+            "waypoint readiness --clinician c01 --category safety --category not_on_track --format json",
+            [_scope_parent(with_range=False), _format_parent(("table", "json")), engine])
+    p.add_argument("--patient", dest="patient_id", metavar="ID", help="one patient's active episodes only")
+    p.add_argument("--category", dest="categories", action="append", metavar="CATEGORY",
+                   choices=[c.id for c in CATEGORIES],
+                   help="only this category (repeat for more): " + ", ".join(c.id for c in CATEGORIES))
+    p.add_argument("--limit", type=_positive_int, metavar="N",
+                   help="the first N records only, in the list's order (safety first)")
     return parser
 
 

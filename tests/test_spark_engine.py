@@ -144,6 +144,7 @@ COMMANDS = [
     ["outcomes"],
     ["attendance"],
     ["readiness"],
+    ["readiness", "--category", "not_on_track", "--category", "too_early", "--limit", "3"],  # chosen in SQL
 ]
 
 
@@ -151,7 +152,8 @@ def test_every_command_gives_identical_figures_on_duckdb_and_spark_and_leaves_th
     db, source = demo_clinic
     differences = []
     outputs = {}
-    for command in COMMANDS:
+
+    def compare(command: list[str]) -> None:
         name = " ".join(command)
         code, on_duckdb, err = run_cli(capsys, [*command, "--db", str(db), "--format", "json"])
         assert code == 0, f"{name} on DuckDB: {err}"
@@ -161,6 +163,11 @@ def test_every_command_gives_identical_figures_on_duckdb_and_spark_and_leaves_th
         outputs[name] = json.loads(on_duckdb)
         if on_spark != on_duckdb:
             differences.append(name)
+
+    for command in COMMANDS:
+        compare(command)
+    one_patient = outputs["readiness"][-1]["patient_id"]
+    compare(["readiness", "--patient", one_patient])
     assert differences == []
     # the comparison is of real figures, not of empty results
     kpis = outputs["kpis"]
@@ -173,6 +180,10 @@ def test_every_command_gives_identical_figures_on_duckdb_and_spark_and_leaves_th
     assert len(attendance["by_clinician"]) == 4 and len(attendance["retention"]) == 20
     assert attendance["watch_list"] and attendance["retention_by_intake_severity"]
     assert len(outputs["readiness"]) > 3
+    chosen = outputs[" ".join(COMMANDS[-1])]
+    assert len(chosen) == 3 and {r["category"] for r in chosen} <= {"not_on_track", "too_early"}
+    assert outputs[f"readiness --patient {one_patient}"] == [
+        r for r in outputs["readiness"] if r["patient_id"] == one_patient]
 
     # and it reads its source without changing it (no UPDATE / INSERT of canonical tables)
     from analytics.spark import SparkConnection

@@ -1,0 +1,110 @@
+"""`waypoint readiness --patient ID --category CATEGORY ... --limit N`: one patient's records, some
+categories, or the first N, as readiness(..., patient_id=, categories=, limit=) chooses them; each
+the same records as the whole list's matching rows, and a patient asked for by name is in the audit
+log under that patient."""
+import json
+from datetime import date, timedelta
+
+import pytest
+
+from analytics import audit
+from analytics.cli import main
+from analytics.db import connect
+from tests.builders import S, clinic
+
+START = date(2025, 2, 3)
+
+
+def w(weeks: int) -> date:
+    return START + timedelta(weeks=weeks)
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    monkeypatch.delenv("WAYPOINT_CONFIG", raising=False)
+    path = tmp_path / "clinic.duckdb"
+    rows = (
+        # p1 (c1): ready for review; p2 (c2): safety, item 9 of 1; p3 (c1): too early
+        [S("p1", w(k), phq9=s, gad7=g) for k, s, g in [(0, 18, 12), (2, 12, 9), (4, 6, 6), (7, 5, 5), (10, 6, 5)]]
+        + [S("p2", w(8), "attended", "c2", phq9=14), S("p2", w(9), "attended", "c2", phq9=13),
+           S("p2", w(10), "attended", "c2", phq9=12, phq9_items={9: 1})]
+        + [S("p3", w(10), phq9=16)]
+        # p4 (c2): too early; p5 (c1): safety
+        + [S("p4", w(9), "attended", "c2", phq9=17)]
+        + [S("p5", w(9), phq9=20, phq9_items={9: 2})]
+    )
+    con = connect(path)
+    clinic(rows, con=con)
+    con.close()
+    return str(path)
+
+
+def run_json(capsys, *args) -> list[dict]:
+    assert main(["readiness", *args, "--format", "json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_the_whole_list_is_in_category_order(db, capsys):
+    assert [(r["patient_id"], r["category"]) for r in run_json(capsys, "--db", db)] == [
+        ("p5", "safety"), ("p2", "safety"), ("p1", "ready_for_review"), ("p3", "too_early"), ("p4", "too_early")]
+
+
+def test_patient_option_gives_that_patients_records_exactly_as_in_the_whole_list(db, capsys):
+    everyone = run_json(capsys, "--db", db)
+    assert run_json(capsys, "--db", db, "--patient", "p2") == [r for r in everyone if r["patient_id"] == "p2"]
+
+
+def test_a_patient_without_an_active_episode_gives_an_empty_list(db, capsys):
+    assert run_json(capsys, "--db", db, "--patient", "nobody") == []
+    assert main(["readiness", "--db", db, "--patient", "nobody"]) == 0
+    assert capsys.readouterr().out.strip() == "(no rows)"
+
+
+def test_a_patient_asked_for_by_name_is_in_the_audit_log_under_that_patient(db, capsys):
+    run_json(capsys, "--db", db, "--patient", "p2")
+    con = connect(db)
+    log = audit.read_log(con, patient_id="p2")
+    con.close()
+    assert list(log["action"]) == ["export"]
+    assert list(log["detail"]) == ["readiness patient p2: 1 row(s) (command line, json)"]
+
+
+@pytest.mark.parametrize("categories, expected", [
+    (["safety"], ["p5", "p2"]),
+    (["too_early", "safety"], ["p5", "p2", "p3", "p4"]),      # the list's order, not the options'
+    (["stuck"], []),
+])
+def test_category_option_repeats_and_keeps_the_lists_order(db, capsys, categories, expected):
+    everyone = run_json(capsys, "--db", db)
+    options = [a for c in categories for a in ("--category", c)]
+    chosen = run_json(capsys, "--db", db, *options)
+    assert [r["patient_id"] for r in chosen] == expected
+    assert chosen == [r for r in everyone if r["category"] in categories]
+
+
+@pytest.mark.parametrize("limit", [1, 2, 4, 9])
+def test_limit_gives_the_first_records_of_the_list(db, capsys, limit):
+    everyone = run_json(capsys, "--db", db)
+    assert run_json(capsys, "--db", db, "--limit", str(limit)) == everyone[:limit]
+
+
+def test_options_combine_with_the_clinician_filter(db, capsys):
+    records = run_json(capsys, "--db", db, "--clinician", "c1", "--category", "safety", "--category", "too_early",
+                       "--limit", "2")
+    assert [(r["patient_id"], r["category"]) for r in records] == [("p5", "safety"), ("p3", "too_early")]
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "ten", "2.5"])
+def test_a_limit_that_is_not_a_whole_number_of_one_or_more_is_refused(db, capsys, value):
+    with pytest.raises(SystemExit) as exc:
+        main(["readiness", "--db", db, "--limit", value])
+    assert exc.value.code == 2
+    assert f"argument --limit: '{value}' is not a whole number of 1 or more" in capsys.readouterr().err
+
+
+def test_an_unknown_category_is_refused_with_the_choices(db, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["readiness", "--db", db, "--category", "ready"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --category: invalid choice: 'ready'" in err and "'ready_for_review'" in err
