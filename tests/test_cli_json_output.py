@@ -1,0 +1,39 @@
+"""`--format json` writes a list one item at a time (the whole clinic's readiness records are 600 MB
+of text at ten million sessions); the text is exactly one `json.dumps(..., indent=2)` of the whole,
+whatever the list holds and however long it is."""
+import json
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from analytics.cli import print_json
+
+CASES = {
+    "empty list": [],
+    "one number": [1],
+    "an empty list inside": [[]],
+    "text with a newline, a tab and a non-ASCII letter": [{"a": "x\ny\tz é", "b": [1, 2, {"c": None}], "d": {}}],
+    "a dict": {"k": [1, {"z": "é"}]},
+    "text": "s",
+    "null": None,
+    "exactly one batch": [{"i": i} for i in range(1000)],
+    "one more than a batch": [{"i": i} for i in range(1001)],
+    "several batches": [{"i": i, "r": ["é", i * 0.1, True]} for i in range(2500)],
+}
+
+
+@pytest.mark.parametrize("data", CASES.values(), ids=CASES.keys())
+def test_json_output_is_the_same_text_as_one_dumps_of_the_whole(data, capsys):
+    print_json(data)
+    assert capsys.readouterr().out == json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_dates_in_records_are_iso_text(capsys):
+    print_json([{"last_session": date(2025, 4, 14)}])
+    assert json.loads(capsys.readouterr().out) == [{"last_session": "2025-04-14"}]
+
+
+def test_a_frame_is_a_list_of_records(capsys):
+    print_json(pd.DataFrame({"patient_id": ["p1", "p2"], "score": [12, None]}))
+    assert json.loads(capsys.readouterr().out) == [{"patient_id": "p1", "score": 12.0}, {"patient_id": "p2", "score": None}]
