@@ -19,7 +19,7 @@ import hashlib
 import os
 import re
 import tempfile
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -902,15 +902,18 @@ def _log_rejects(con: duckdb.DuckDBPyConnection, batch: int, rejected: pd.DataFr
 
 
 def _import_one(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, *, dry_run: bool,
-                imported_by: str, settings: Settings, today: date,
+                imported_by: str, settings: Settings, today: date, within: bool = False,
                 rejects_out: list[pd.DataFrame] | None = None) -> tuple[ImportResult, pd.DataFrame, Source | None]:
+    """One file in its own transaction; ``within``: in the caller's (see :func:`_rolled_back`), the
+    file's rows written there even in a dry run, so that the next file is checked against them."""
     with _open_source(path, mapping.encoding) as src:
         label = src.path.name
         res = resolve(src.headers, mapping, load_registry(), label)
         # under the figures' memory limit: an import's work spills to disk beyond it (the keys have
         # no index, whose entries could not: sql/migrations/004_keys_without_indexes.sql)
         with _WRITE_LOCK:
-            con.execute("BEGIN TRANSACTION")
+            if not within:
+                con.execute("BEGIN TRANSACTION")
             try:
                 rows_read, malformed = _load_raw(con, src)
                 malformed = _set_aside_repeated_headers(con, src, res, label, malformed)
@@ -937,8 +940,9 @@ def _import_one(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, *,
                     file_notes += _unmatched_scores_note(con)
                 n = _counts(con)
                 rejected = _rejected_frame(con, src, malformed)
-                batch = None if dry_run else _next_batch(con)
-                if not dry_run:
+                write = within or not dry_run
+                batch = _next_batch(con) if write else None
+                if write:
                     _write(con, res.kind, batch)
                     if date_cols and fmts != ISO_FORMATS:
                         con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [_LAST_LAYOUT, f"{fmts[0]}|{batch}"])
@@ -954,21 +958,41 @@ def _import_one(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, *,
                 for t in ("_in_raw", "_in_sessions", "_in_scores", "_in_long", "_in_file_columns", "_in_carried_lines",
                           "_in_checked", "_in_values", "_in_measures", "_in_reject_errors", "_in_reject_scans"):
                     con.execute(f"DROP TABLE IF EXISTS {t}")
-                con.execute("ROLLBACK" if dry_run else "COMMIT")
+                if not within:
+                    con.execute("ROLLBACK" if dry_run else "COMMIT")
             except BaseException:
-                try:
-                    con.execute("ROLLBACK")
-                except duckdb.Error:
-                    pass
+                if not within:
+                    _roll_back(con)
                 raise
         reasons = tuple(f"line {line}: {why}" for line, why in
                         zip(rejected["line"][:SHOW_REASONS], rejected["reasons"][:SHOW_REASONS]))
         result = ImportResult(
             file_name=label, sha256=src.sha256, kind=res.kind, rows_read=rows_read, new_rows=n["new"],
             updated_rows=n["updated"], unchanged=n["unchanged"], duplicates=n["duplicate"],
-            rejected=len(rejected), reasons=reasons, batch_id=batch, dry_run=dry_run, encoding=src.encoding,
+            rejected=len(rejected), reasons=reasons, batch_id=None if dry_run else batch, dry_run=dry_run,
+            encoding=src.encoding,
             delimiter=src.delimiter, ignored_columns=res.ignored, notes=src.notes + id_notes + file_notes)
         return result, rejected, src
+
+
+def _roll_back(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
+
+
+@contextmanager
+def _rolled_back(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction around a dry run of several files, always rolled back: each file is checked
+    as the import would check it, after the files before it (a row the first file adds is
+    'unchanged' in the second, not 'new' twice)."""
+    with _WRITE_LOCK:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        finally:
+            _roll_back(con)
 
 
 def ingest_files(con: duckdb.DuckDBPyConnection, paths: Sequence[str | os.PathLike], *, mapping: Any = None,
@@ -984,18 +1008,21 @@ def ingest_files(con: duckdb.DuckDBPyConnection, paths: Sequence[str | os.PathLi
     the_mapping = load_mapping(mapping)
     today = today or date.today()
     results, rejected_frames = [], []
-    for i, path in enumerate(paths):
-        try:
-            result, rejected, _ = _import_one(con, Path(path), the_mapping, dry_run=dry_run,
-                                              imported_by=imported_by, settings=settings, today=today)
-        except WaypointError as exc:
-            if i and not dry_run:
-                done = ", ".join(r.file_name for r in results)
-                raise WaypointError(f"{exc} (Already imported: {done}.)") from None
-            raise
-        results.append(result)
-        if len(rejected):
-            rejected_frames.append(rejected.assign(file=result.file_name))
+    together = dry_run and len(paths) > 1
+    with _rolled_back(con) if together else nullcontext():
+        for i, path in enumerate(paths):
+            try:
+                result, rejected, _ = _import_one(con, Path(path), the_mapping, dry_run=dry_run,
+                                                  imported_by=imported_by, settings=settings, today=today,
+                                                  within=together)
+            except WaypointError as exc:
+                if i and not dry_run:
+                    done = ", ".join(r.file_name for r in results)
+                    raise WaypointError(f"{exc} (Already imported: {done}.)") from None
+                raise
+            results.append(result)
+            if len(rejected):
+                rejected_frames.append(rejected.assign(file=result.file_name))
     if rejects is not None:
         frame = pd.concat(rejected_frames, ignore_index=True) if rejected_frames else pd.DataFrame(
             columns=["file", "line", "reasons"])
@@ -1046,12 +1073,14 @@ def preview(con: duckdb.DuckDBPyConnection, paths: Sequence[str | os.PathLike], 
         detected[s.scale if s.item == 0 else f"{s.scale}_item{s.item}"] = src.headers[s.index]
     results, frames = [], []
     today = today or date.today()
-    for p in paths:
-        result, rejected, _ = _import_one(con, p, the_mapping, dry_run=True, imported_by="preview",
-                                          settings=settings, today=today)
-        results.append(result)
-        if len(rejected):
-            frames.append(rejected.assign(file=result.file_name) if len(paths) > 1 else rejected)
+    together = len(paths) > 1
+    with _rolled_back(con) if together else nullcontext():
+        for p in paths:
+            result, rejected, _ = _import_one(con, p, the_mapping, dry_run=True, imported_by="preview",
+                                              settings=settings, today=today, within=together)
+            results.append(result)
+            if len(rejected):
+                frames.append(rejected.assign(file=result.file_name) if together else rejected)
     total = {k: sum(r.counts()[k] for r in results) for k in results[0].counts()}
     rejected_all = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["line", "reasons"])
     return Preview(kind=res.kind, headers=list(src.headers), mapping=detected, head=head,
