@@ -210,9 +210,8 @@ def flow(*, imported_by: str = "dashboard") -> None:
 
     st.subheader("2 · Checks")
     if len(uploads) > 1:
-        st.caption("Each file is checked against the database as it is now, one by one: a row that two of "
-                   "these files share counts as new in each here, and is imported once (the summary after "
-                   "the import has the counts as imported).")
+        st.caption("The files are checked in the order listed, each after the ones before it, as the import "
+                   "will do: a row that two of them share is new in the first and unchanged in the next.")
     to_import, _ = _report(preview)
 
     st.subheader("3 · Import")
