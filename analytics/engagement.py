@@ -7,6 +7,7 @@ for every group at once, checked bit for bit against ``scipy.stats.ecdf``).
 """
 from __future__ import annotations
 
+import math
 import re
 from datetime import date
 from typing import Any
@@ -601,7 +602,16 @@ def _plain_column(column: pd.Series) -> list[Any]:
     if isinstance(dtype, np.dtype) and dtype.kind == "M":
         missing = column.isna().to_numpy().tolist()
         return [None if gone else d for d, gone in zip(column.dt.date.tolist(), missing)]
-    return [_plain(v) for v in column.tolist()]
+    if isinstance(dtype, pd.StringDtype):                      # text: str, or missing
+        missing = column.isna().to_numpy().tolist()
+        return [None if gone else v for v, gone in zip(column.tolist(), missing)]
+    values = column.tolist()
+    if set(map(type, values)) <= _PLAIN_TYPES:                 # e.g. rates: Python floats and None
+        return [None if v.__class__ is float and not math.isfinite(v) else v for v in values]
+    return [_plain(v) for v in values]
+
+
+_PLAIN_TYPES = {type(None), bool, int, float, str}
 
 
 def _by_clinician(attendance: pd.DataFrame, ends: pd.DataFrame) -> pd.DataFrame:
