@@ -37,3 +37,17 @@ def test_dates_in_records_are_iso_text(capsys):
 def test_a_frame_is_a_list_of_records(capsys):
     print_json(pd.DataFrame({"patient_id": ["p1", "p2"], "score": [12, None]}))
     assert json.loads(capsys.readouterr().out) == [{"patient_id": "p1", "score": 12.0}, {"patient_id": "p2", "score": None}]
+
+
+@pytest.mark.parametrize("rows", [0, 1, 9_999, 10_000, 10_001, 25_000])
+def test_a_frame_is_written_a_slice_at_a_time_as_the_whole_would_be(rows, capsys):
+    frame = pd.DataFrame({
+        "episode_id": [f"p{i}#1" for i in range(rows)],
+        "start_date": pd.to_datetime(["2025-01-02"] * rows),
+        "phq9_first": pd.array([i % 28 if i % 7 else None for i in range(rows)], dtype="Int64"),
+        "rc": [i / 7 for i in range(rows)],
+        "note": ["é" if i % 3 else None for i in range(rows)],
+    })
+    print_json(frame)
+    whole = json.loads(frame.to_json(orient="records", date_format="iso"))
+    assert capsys.readouterr().out == json.dumps(whole, indent=2, ensure_ascii=False) + "\n"
