@@ -33,6 +33,10 @@ For each size: a demo clinic's CSV export (cached under benchmarks/cache/; one c
 - pages       every other page's first visit after such a restart (work file kept, warm-up
               done), as a director opens them: Clinicians, Attendance & engagement, the Caseload
               of all clinicians and of one, the busiest patient's page
+- exports     the command line's exports, each a new `waypoint` process (work file kept): wall
+              time, its peak RSS and the size of what it wrote, for `readiness --format json` (the
+              whole clinic), `readiness --patient ID` (the patient seen last), `outcomes --format
+              json` and `outcomes --format csv` (each adds an export row to the audit log)
 
 Prints a table per size and writes benchmarks/results/<size>.json (+ summary.md). A step that
 fails or runs past --timeout is recorded with its error instead of a time.
@@ -68,7 +72,7 @@ def clinicians_for(size: int) -> int:
     return max(8, round(size / SESSIONS_PER_CLINICIAN))
 SEED = 20260
 STEPS = ("floor", "import", "analytics", "later", "pandas", "caseload", "patient", "overview", "warmup",
-         "restart", "pages")
+         "restart", "pages", "exports")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,6 +347,47 @@ def step_pages(args: dict) -> dict:
     return {"seconds": sum(seconds.values()), "pages": seconds, "clinician_id": clinician, "patient_id": patient}
 
 
+EXPORTS = (("readiness_json", ["readiness", "--format", "json"]),
+           ("readiness_one_patient", ["readiness", "--patient", "{patient}", "--format", "json"]),
+           ("outcomes_json", ["outcomes", "--format", "json"]),
+           ("outcomes_csv", ["outcomes", "--format", "csv"]))
+
+
+def step_exports(args: dict) -> dict:
+    """Each command-line export in a new process: seconds, that process's peak RSS, output MB."""
+    from analytics.db import connect, scalar
+
+    con = connect(args["db"], read_only=True)
+    try:
+        # the patient seen most recently (in treatment, so that their records are not empty)
+        patient = scalar(con, "SELECT patient_id FROM sessions WHERE status = 'attended' GROUP BY 1 "
+                              "ORDER BY max(session_date) DESC, count(*) DESC, 1 LIMIT 1")
+    finally:
+        con.close()
+    folder = Path(args["out_dir"])
+    commands: dict[str, dict] = {}
+    for name, argv in EXPORTS:
+        argv = [a.format(patient=patient) for a in argv]
+        out, err = folder / f"export_{name}.out", folder / f"export_{name}.err"
+        with open(out, "wb") as stdout, open(err, "wb") as stderr:
+            t = time.perf_counter()
+            proc = subprocess.Popen([sys.executable, "-m", "analytics.cli", *argv, "--db", args["db"]],
+                                    stdout=stdout, stderr=stderr, cwd=ROOT)
+            _, status, usage = os.wait4(proc.pid, 0)
+            seconds = time.perf_counter() - t
+        code = os.waitstatus_to_exitcode(status)
+        proc.returncode = code                        # reaped by wait4: tell Popen not to wait again
+        message = err.read_text(errors="replace").strip()
+        size = out.stat().st_size
+        out.unlink()
+        err.unlink()
+        if code != 0:
+            return {"error": f"waypoint {' '.join(argv)}: exit {code}: {message[-300:]}"}
+        commands[name] = {"seconds": seconds, "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+                          "output_mb": round(size / 2**20, 2), "output_bytes": size}
+    return {"seconds": sum(c["seconds"] for c in commands.values()), "commands": commands, "patient_id": patient}
+
+
 def _render_overview(args: dict) -> dict:
     """The overview rendered by a new AppTest session, then again: seconds, rerun_seconds."""
     from streamlit.testing.v1 import AppTest
@@ -376,7 +421,7 @@ STEP_FUNCTIONS = {"generate": step_generate, "floor": step_floor, "import": step
                   "analytics": step_analytics, "later": step_later, "pandas": step_pandas, "caseload": step_caseload,
                   "patient": step_patient, "overview": step_overview,
                   "warmup": step_warmup, "restart": lambda args: step_warmup({**args, "keep": True}),
-                  "pages": step_pages}
+                  "pages": step_pages, "exports": step_exports}
 
 
 def _child(name: str, args_json: str) -> None:
@@ -482,6 +527,8 @@ def run_size(size: int, opts: argparse.Namespace) -> dict:
             steps[step] = run_step(step, {"db": str(db), "repeat": repeat}, opts.timeout)
         elif step in ("overview", "warmup", "restart", "pages"):
             steps[step] = run_step(step, {"db": str(db), "timeout": opts.timeout}, opts.timeout + 30)
+        elif step == "exports":
+            steps[step] = run_step(step, {"db": str(db), "out_dir": str(cache)}, opts.timeout)
     for step in wanted:
         print(f"  {name} {step}: {_short(steps[step])}", file=sys.stderr)
     return {"size": size, "label": name, "clinicians": clinicians, "csv": str(csv), "steps": steps}
@@ -493,7 +540,7 @@ def _short(out: dict) -> str:
     if "skipped" in out:
         return "skipped: " + out["skipped"]
     return ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in out.items()
-                     if k not in ("parts", "differences", "warmup_parts"))
+                     if k not in ("parts", "differences", "warmup_parts", "commands"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -505,6 +552,10 @@ def _s(out: dict, key: str = "seconds", fmt: str = "{:.2f} s") -> str:
     if "skipped" in out or key not in out or out[key] is None:
         return "—"
     return fmt.format(out[key])
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:,.1f} MB" if n >= 2**20 / 10 else f"{n / 1024:,.1f} KB"
 
 
 def table(result: dict) -> list[tuple[str, str, str, str]]:
@@ -554,6 +605,12 @@ def table(result: dict) -> list[tuple[str, str, str, str]]:
                  " / ".join(f"{pages['pages'][k]:.2f} s" for k in ("clinicians", "attendance", "caseload_all",
                                                                     "caseload_one", "patient"))
                  if "pages" in pages else (f"skipped: {pages['skipped']}" if "skipped" in pages else "—"), "", ""))
+    ex = get("exports")
+    rows.append(("command-line exports (time, peak RSS, output): readiness JSON whole / one patient; "
+                 "outcomes JSON / CSV",
+                 " / ".join(f"{c['seconds']:.1f} s, {c['peak_rss_mb']:,.0f} MB, {_size(c['output_bytes'])}"
+                            for c in ex["commands"].values())
+                 if "commands" in ex else (f"skipped: {ex['skipped']}" if "skipped" in ex else _s(ex)), "", ""))
     mem = ", ".join(f"{k} {v['peak_rss_mb']:.0f}" for k, v in st.items() if "peak_rss_mb" in v)
     rows.append(("peak RSS per step (MB)", mem, "", ""))
     return rows

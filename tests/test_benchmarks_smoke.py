@@ -78,6 +78,11 @@ def test_the_benchmark_runs_at_1e4_and_pandas_agrees(tmp_path, capsys):
     assert "headline figures" in steps["warmup"]["warmup_parts"] and steps["warmup"]["seconds"] > 0
     assert steps["restart"]["page_title"] == "Clinic overview" and steps["restart"]["warmup_seconds"] > 0
     assert steps["patient"]["page_p95_ms"] >= steps["patient"]["page_p50_ms"] > 0
+    exports = steps["exports"]["commands"]
+    assert list(exports) == ["readiness_json", "readiness_one_patient", "outcomes_json", "outcomes_csv"]
+    assert all(c["seconds"] > 0 and c["peak_rss_mb"] > 0 for c in exports.values())
+    # the whole clinic's records are more text than one patient's
+    assert exports["readiness_json"]["output_bytes"] > exports["readiness_one_patient"]["output_bytes"] > 100
     assert set(steps["pages"]["pages"]) == {"clinicians", "attendance", "caseload_all", "caseload_one", "patient"}
     assert all(seconds > 0 for seconds in steps["pages"]["pages"].values())
     for name in ("generate", "floor", "import", "analytics", "later", "pandas", "patient", "warmup", "restart", "pages"):
