@@ -425,7 +425,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--mapping", metavar="MAP.toml",
                    help="column names, date format, value maps and text encoding of your export")
-    p.add_argument("--dry-run", action="store_true", help="validate and report; write nothing")
+    p.add_argument("--dry-run", action="store_true",
+                   help="validate and report; write nothing (several files are checked in order, each after "
+                        "the ones before it, as the import would)")
     p.add_argument("--rejects", metavar="OUT.csv", help="write rejected rows with a reason column, to fix and re-upload")
     p.add_argument("--user", help="who imports, recorded in the import and audit logs (default: cli:<your "
                                   "login>, as for every other command)")
