@@ -17,23 +17,28 @@ def w(weeks: int) -> date:
     return START + timedelta(weeks=weeks)
 
 
-@pytest.fixture
-def db(tmp_path, monkeypatch):
-    monkeypatch.delenv("WAYPOINT_CONFIG", raising=False)
-    path = tmp_path / "clinic.duckdb"
-    rows = (
-        # c1: ready for review on 14 Apr (last three span 6 weeks); too early before w(4)
-        [S("p1", w(k), phq9=s, gad7=g) for k, s, g in [(0, 18, 12), (2, 12, 9), (4, 6, 6), (7, 5, 5), (10, 6, 5)]]
+# c1: ready for review on 14 Apr (last three span 6 weeks); too early before w(4)
+ROWS = ([S("p1", w(k), phq9=s, gad7=g) for k, s, g in [(0, 18, 12), (2, 12, 9), (4, 6, 6), (7, 5, 5), (10, 6, 5)]]
         # c2: item 9 of 1 at the latest PHQ-9
         + [S("p2", w(8), "attended", "c2", phq9=14), S("p2", w(9), "attended", "c2", phq9=13),
            S("p2", w(10), "attended", "c2", phq9=12, phq9_items={9: 1})]
         # c1: one session so far
-        + [S("p3", w(10), phq9=16)]
-    )
+        + [S("p3", w(10), phq9=16)])
+
+
+def clinic_file(tmp_path, monkeypatch, rows) -> str:
+    """A DuckDB file holding a clinic of ``rows`` (no clinic config from the environment)."""
+    monkeypatch.delenv("WAYPOINT_CONFIG", raising=False)
+    path = tmp_path / "clinic.duckdb"
     con = connect(path)
     clinic(rows, con=con)
     con.close()
     return str(path)
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    return clinic_file(tmp_path, monkeypatch, ROWS)
 
 
 def run_json(capsys, *args) -> list[dict]:

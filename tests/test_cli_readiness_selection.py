@@ -2,46 +2,21 @@
 categories, or the first N, as readiness(..., patient_id=, categories=, limit=) chooses them; each
 the same records as the whole list's matching rows, and a patient asked for by name is in the audit
 log under that patient."""
-import json
-from datetime import date, timedelta
-
 import pytest
 
 from analytics import audit
 from analytics.cli import main
 from analytics.db import connect
-from tests.builders import S, clinic
-
-START = date(2025, 2, 3)
-
-
-def w(weeks: int) -> date:
-    return START + timedelta(weeks=weeks)
+from tests.builders import S
+from tests.test_cli_readiness import ROWS, clinic_file, run_json, w
 
 
 @pytest.fixture
 def db(tmp_path, monkeypatch):
-    monkeypatch.delenv("WAYPOINT_CONFIG", raising=False)
-    path = tmp_path / "clinic.duckdb"
-    rows = (
-        # p1 (c1): ready for review; p2 (c2): safety, item 9 of 1; p3 (c1): too early
-        [S("p1", w(k), phq9=s, gad7=g) for k, s, g in [(0, 18, 12), (2, 12, 9), (4, 6, 6), (7, 5, 5), (10, 6, 5)]]
-        + [S("p2", w(8), "attended", "c2", phq9=14), S("p2", w(9), "attended", "c2", phq9=13),
-           S("p2", w(10), "attended", "c2", phq9=12, phq9_items={9: 1})]
-        + [S("p3", w(10), phq9=16)]
-        # p4 (c2): too early; p5 (c1): safety
-        + [S("p4", w(9), "attended", "c2", phq9=17)]
-        + [S("p5", w(9), phq9=20, phq9_items={9: 2})]
-    )
-    con = connect(path)
-    clinic(rows, con=con)
-    con.close()
-    return str(path)
-
-
-def run_json(capsys, *args) -> list[dict]:
-    assert main(["readiness", *args, "--format", "json"]) == 0
-    return json.loads(capsys.readouterr().out)
+    # the command's own clinic (p1 ready for review, p2 safety, p3 too early) and two more:
+    # p4 (c2) too early, p5 (c1) safety
+    return clinic_file(tmp_path, monkeypatch, ROWS + [S("p4", w(9), "attended", "c2", phq9=17),
+                                                      S("p5", w(9), phq9=20, phq9_items={9: 2})])
 
 
 def test_the_whole_list_is_in_category_order(db, capsys):
