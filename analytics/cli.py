@@ -164,6 +164,27 @@ def _known_clinician(con: Any, clinician: str | None) -> None:
     raise CliError(f"no clinician {clinician!r} in this database; {hint}.")
 
 
+def _known_patient(con: Any, patient: str | None) -> None:
+    """--patient must name a patient of the database: a typo, or a record number typed where the
+    clinic stores pseudonyms, would otherwise answer with an empty list."""
+    if patient is None or con.execute("SELECT count(*) FROM patients WHERE patient_id = ?",
+                                      [patient]).fetchall()[0][0]:
+        return
+    from .pseudonym import is_pseudonym, is_pseudonymised
+
+    like = [r[0] for r in con.execute(
+        "SELECT patient_id FROM patients WHERE lower(trim(patient_id)) = lower(trim(?)) ORDER BY 1 LIMIT 3",
+        [patient]).fetchall()]
+    if like:
+        hint = f"did you mean {' or '.join(like)}? (IDs are matched exactly)"
+    elif is_pseudonymised(con) and not is_pseudonym(patient):
+        hint = (f"this clinic's patient IDs are pseudonymised: `waypoint pseudonym {patient}` gives the ID "
+                "Waypoint holds for it")
+    else:
+        hint = "IDs are matched exactly, as your record system exports them"
+    raise CliError(f"no patient {patient!r} in this database; {hint}.")
+
+
 # ---------------------------------------------------------------------------------------------
 # output
 # ---------------------------------------------------------------------------------------------
@@ -390,6 +411,8 @@ def cmd_readiness(args) -> int:
     from . import readiness
 
     con = _analytics_connect(args)
+    if args.engine == "duckdb":
+        _known_patient(con, args.patient_id)
     data = readiness.readiness(con, _settings(args), readiness.load_thresholds(args.config),
                                patient_id=args.patient_id, categories=args.categories, limit=args.limit)
     _audited(con, args, "readiness", len(data))

@@ -124,6 +124,11 @@ def _stored_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
     return rows[0][0] if rows else None
 
 
+def is_pseudonymised(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the database holds pseudonyms for patient IDs (a pseudonymised import recorded its key)."""
+    return _stored_fingerprint(con) is not None
+
+
 def apply_at_import(con: duckdb.DuckDBPyConnection, patient_column: int | None) -> bool:
     """Replace the patient IDs in column ``c<patient_column>`` of the import's raw rows (``_in_raw``)
     by their pseudonyms when a key is active; check the database and the key agree. Runs inside the

@@ -4,10 +4,11 @@ the same records as the whole list's matching rows, and a patient asked for by n
 log under that patient."""
 import pytest
 
-from analytics import audit
+from analytics import audit, pseudonym
 from analytics.cli import main
 from analytics.db import connect
 from tests.builders import S
+from tests.ingest_helpers import HEADER
 from tests.test_cli_readiness import ROWS, clinic_file, run_json, w
 
 
@@ -30,9 +31,37 @@ def test_patient_option_gives_that_patients_records_exactly_as_in_the_whole_list
 
 
 def test_a_patient_without_an_active_episode_gives_an_empty_list(db, capsys):
-    assert run_json(capsys, "--db", db, "--patient", "nobody") == []
-    assert main(["readiness", "--db", db, "--patient", "nobody"]) == 0
+    # p1 is in the database, but on 1 Jan 2025 nobody had been seen yet
+    assert run_json(capsys, "--db", db, "--patient", "p1", "--as-of", "2025-01-01") == []
+    assert main(["readiness", "--db", db, "--patient", "p1", "--as-of", "2025-01-01"]) == 0
     assert capsys.readouterr().out.strip() == "(no rows)"
+
+
+@pytest.mark.parametrize("typed, hint", [
+    ("P2", "did you mean p2? (IDs are matched exactly)"),
+    ("nobody", "IDs are matched exactly, as your record system exports them"),
+])
+def test_a_patient_the_database_does_not_have_is_one_clear_line(db, capsys, typed, hint):
+    assert main(["readiness", "--db", db, "--patient", typed]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == f"Error: no patient {typed!r} in this database; {hint}.\n"
+
+
+def test_a_record_number_typed_in_a_pseudonymised_clinic_points_to_waypoint_pseudonym(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv(pseudonym.ENV_KEY, raising=False)
+    path = tmp_path / "export.csv"
+    path.write_text(f"{HEADER}\nMRN-0042,c1,2025-01-06,attended,12,9\n")
+    monkeypatch.setenv(pseudonym.ENV_KEY, "k" * 32)
+    db = str(tmp_path / "clinic.duckdb")
+    assert main(["ingest", str(path), "--db", db, "--pseudonymise"]) == 0
+    capsys.readouterr()
+    assert main(["readiness", "--db", db, "--patient", "MRN-0042"]) == 2
+    assert capsys.readouterr().err == (
+        "Error: no patient 'MRN-0042' in this database; this clinic's patient IDs are pseudonymised: "
+        "`waypoint pseudonym MRN-0042` gives the ID Waypoint holds for it.\n")
+    held = pseudonym.pseudonym("MRN-0042", b"k" * 32)
+    assert [r["patient_id"] for r in run_json(capsys, "--db", db, "--patient", held)] == [held]
 
 
 def test_a_patient_asked_for_by_name_is_in_the_audit_log_under_that_patient(db, capsys):
