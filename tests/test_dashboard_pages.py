@@ -751,3 +751,38 @@ def test_with_more_clinicians_than_a_chart_holds_the_tables_list_them_all_and_th
         assert sorted(y for t in drawn[0]["data"] for y in values(t.get("y", []))) == sorted(beyond["clinician_id"])
     else:
         assert drawn == []
+
+
+def test_with_more_clinicians_than_the_chart_holds_it_draws_those_beyond_chance_by_name(tmp_path, monkeypatch):
+    """Three clinicians of 40 finished episodes each, every patient moderately severe at intake:
+    c1's 40 recoveries are beyond chance for that case mix (about 27 expected); c2's and c3's 20
+    each are within it. With room for two rows, the case-mix chart draws c1 alone and says why,
+    and the table below still lists all three."""
+    from tests.builders import S
+
+    rows = []
+    for clinician, recovered in (("c1", 40), ("c2", 20), ("c3", 20)):
+        for i in range(40):
+            end = dict(phq9=4, gad7=3) if i < recovered else dict(phq9=16, gad7=13)
+            rows += [S(f"{clinician}p{i}", "2024-01-01", clinician_id=clinician, phq9=16, gad7=13),
+                     S(f"{clinician}p{i}", "2024-02-01", clinician_id=clinician, discharge_reason="planned", **end)]
+    path = _patient_clinic(tmp_path, rows)
+    monkeypatch.setenv("WAYPOINT_DB", str(path))
+    monkeypatch.setattr(ui, "CHART_ROWS", 2)
+    at = run("clinicians.py")
+    con = connect(path)
+    try:
+        start, end = period(at)
+        recovery = outcomes.clinician_comparison(con, Settings(date_from=start, date_to=end)).query(
+            "measure == 'recovery'")
+    finally:
+        con.close()
+    beyond = recovery[outcomes.ratio_beyond_chance(recovery).to_numpy()]
+    assert list(beyond["clinician_id"]) == ["c1"]
+    assert any("3 clinicians are too many to draw one row each: the chart shows the 1 whose 95 % interval does not "
+               "cross 1" in c.value for c in at.caption)
+    drawn = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.key == "case-mix"]
+    assert [y for t in drawn[0]["data"] for y in values(t.get("y", []))] == ["c1"]
+    table = next(df.value for df in at.dataframe if "Observed ÷ expected" in df.value.columns)
+    assert list(table["Clinician"]) == ["c1", "c2", "c3"]
+    assert list(table["Recovered"]) == [40, 20, 20]
