@@ -4,8 +4,8 @@
 from a `waypoint backup` folder (Parquet, written by DuckDB's EXPORT DATABASE) into a Spark session
 and runs the analytics unchanged: :class:`SparkConnection` answers the small part of the DuckDB
 connection API the analytics modules use (``execute(sql, params)`` then ``.df()`` / ``.fetchall()`` /
-``.fetchone()`` / ``.description``, ``executemany``, ``register`` / ``unregister``), so there is no
-second implementation to drift. Every statement is parsed in DuckDB's dialect, its ``$name`` / ``?``
+``.fetchnumpy()`` / ``.fetchone()`` / ``.description``, ``executemany``, ``register`` /
+``unregister``), so there is no second implementation to drift. Every statement is parsed in DuckDB's dialect, its ``$name`` / ``?``
 parameters are bound as SQL literals, and it is written out as Spark SQL by SQLGlot; nothing is
 rewritten by hand per engine. ``CREATE TEMP TABLE`` becomes a materialised temporary view.
 
@@ -282,6 +282,9 @@ class SparkConnection:
 
     def fetchall(self) -> list[tuple]:
         return self._duck_result().fetchall()
+
+    def fetchnumpy(self) -> dict:
+        return self._duck_result().fetchnumpy()
 
     def fetchone(self) -> tuple | None:
         rows = self.fetchall()

@@ -15,6 +15,8 @@
 --                     healthy end is 0 (PHQ-9, GAD-7) the fall as a fraction of the first score;
 --                     NULL when the first score is already at the healthy end
 --   severity_band     the registry severity band of the first score (NULL: the scale has none)
+-- (The counts are cast to INTEGER: DuckDB sums them as HUGEINT, which Python reads about twice as
+-- slowly, and readiness reads a row per scale per active episode.)
 WITH scored AS (
     SELECT s.*,
            CASE WHEN r.cutoff IS NULL THEN 0
@@ -36,12 +38,12 @@ per_scale AS (
            max(CASE WHEN from_end = 1 THEN session_date END)                    AS last_date,
            max(CASE WHEN from_end = 1 THEN session_number END)                  AS last_session_number,
            max(CASE WHEN from_end = 1 THEN at_caseness END)                     AS last_at_caseness,
-           sum(CASE WHEN from_end <= $stable_scores THEN 1 ELSE 0 END)          AS recent_n,
+           CAST(sum(CASE WHEN from_end <= $stable_scores THEN 1 ELSE 0 END) AS INTEGER) AS recent_n,
            min(CASE WHEN from_end <= $stable_scores THEN session_date END)      AS recent_start,
            max(CASE WHEN from_end <= $stable_scores THEN score END)
              - min(CASE WHEN from_end <= $stable_scores THEN score END)         AS recent_range,
-           sum(CASE WHEN from_end <= $stable_scores THEN at_caseness ELSE 0 END) AS recent_at_caseness,
-           sum(CASE WHEN from_end <= $stuck_scores THEN 1 ELSE 0 END)           AS still_n,
+           CAST(sum(CASE WHEN from_end <= $stable_scores THEN at_caseness ELSE 0 END) AS INTEGER) AS recent_at_caseness,
+           CAST(sum(CASE WHEN from_end <= $stuck_scores THEN 1 ELSE 0 END) AS INTEGER) AS still_n,
            min(CASE WHEN from_end <= $stuck_scores THEN session_date END)       AS still_start,
            max(CASE WHEN from_end <= $stuck_scores THEN score END)
              - min(CASE WHEN from_end <= $stuck_scores THEN score END)          AS still_range
