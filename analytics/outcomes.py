@@ -350,9 +350,13 @@ def _placed(n: int, at: np.ndarray, values: Any, dtype: str) -> Any:
     """A column of ``n`` rows, missing except at positions ``at``, where it takes ``values`` (as
     ``dtype``: Int64 or Float64 from floats, where NaN becomes missing; string from text or None)."""
     if dtype == "string":
-        out = np.full(n, None, dtype=object)
-        out[at] = values
-        return pd.array(out, dtype="string")
+        # the few distinct texts (Jacobson & Truax categories) taken by Arrow into place: a
+        # million-row object column of mostly None took pandas 0.1 s a column to convert
+        codes, texts = pd.factorize(np.asarray(values, dtype=object))    # None: code -1
+        where = np.full(n, -1, dtype=np.int64)
+        where[at] = codes
+        placed = pa.array(list(texts), type=pa.large_string()).take(pa.array(where, mask=where < 0))
+        return pd.array(placed, dtype="string")
     values = np.asarray(values, dtype="float64")
     data = np.zeros(n, dtype="int64" if dtype == "Int64" else "float64")
     missing = np.ones(n, dtype=bool)
