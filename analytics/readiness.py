@@ -67,6 +67,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, NamedTuple, Sequence
 
 import duckdb
+import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -436,37 +437,35 @@ _RC_AT = 2 + _FIELDS.index("reliable_change") - _FIELDS.index("n_scored")   # wh
 
 
 def _scale_constants(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[tuple, tuple]]:
-    """By scale: the values of its _REGISTRY fields and of its _RC fields (the same on every row of
-    readiness_status for that scale)."""
-    rows = con.execute(f"SELECT DISTINCT scale, {', '.join(_REGISTRY + _RC)} FROM readiness_status").fetchall()
+    """By scale: the values of its _REGISTRY fields and of its _RC fields, from the two small tables
+    scale_status.sql took them from (the same on every row of readiness_status for that scale)."""
+    rows = con.execute(
+        f"""SELECT r.scale, {', '.join([f'r.{c}' for c in _REGISTRY] + [f'rc.{c}' for c in _RC])}
+            FROM scale_registry r LEFT JOIN readiness_rc rc ON rc.scale = r.scale""").fetchall()
     return {r[0]: (r[1:1 + len(_REGISTRY)], r[1 + len(_REGISTRY):]) for r in rows}
 
 
 def _series(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> dict[tuple[str, str], tuple[Point, ...]]:
     """Every outcome score of the episodes in readiness_scope, in order, by (episode, scale).
 
-    The scores are read as columns and the (episode, scale) pairs apart, with their counts, in the
-    same order: read as rows, Python made a text for the episode and the scale of every score
-    (about two seconds more at ten million sessions, where there are 2.8 million scores)."""
-    where = """WHERE ($clinician_id IS NULL OR clinician_id = $clinician_id)
-                 AND ($low IS NULL OR clinician_id BETWEEN $low AND $high)
-                 AND episode_id IN (SELECT episode_id FROM readiness_scope)"""
-    filters = _clinician_filters(params)
+    Read as columns, with the episode and the scale on the first score of each series only: read
+    as rows, Python made a text for the episode and the scale of every score (about two seconds
+    more at ten million sessions, where there are 2.8 million scores)."""
     columns = con.execute(
-        f"""SELECT session_date, CAST(session_number AS INTEGER) AS session_number, CAST(score AS INTEGER) AS score
-            FROM readiness_scores {where} ORDER BY episode_id, scale, seq""", filters).fetchnumpy()
+        """SELECT CASE WHEN seq = 1 THEN episode_id END AS series_episode, CASE WHEN seq = 1 THEN scale END AS series_scale,
+                  session_date, CAST(session_number AS INTEGER) AS session_number, CAST(score AS INTEGER) AS score
+           FROM readiness_scores
+           WHERE ($clinician_id IS NULL OR clinician_id = $clinician_id)
+             AND ($low IS NULL OR clinician_id BETWEEN $low AND $high)
+             AND episode_id IN (SELECT episode_id FROM readiness_scope)
+           ORDER BY episode_id, scale, seq""", _clinician_filters(params)).fetchnumpy()
     points = list(map(Point._make, zip(columns["session_date"].astype("datetime64[D]").tolist(),
                                        columns["session_number"].tolist(), columns["score"].tolist())))
-    series: dict[tuple[str, str], tuple[Point, ...]] = {}
-    at = 0
-    for episode_id, scale, n in con.execute(
-            f"""SELECT episode_id, scale, count(*) FROM readiness_scores {where}
-                GROUP BY episode_id, scale ORDER BY episode_id, scale""", filters).fetchall():
-        series[(episode_id, scale)] = tuple(points[at:at + n])
-        at += n
-    if at != len(points):
-        raise RuntimeError(f"readiness_scores changed while it was read ({at} scores counted, {len(points)} read)")
-    return series
+    starts = np.flatnonzero(~np.ma.getmaskarray(columns["series_episode"])).tolist()
+    episodes = columns["series_episode"][starts].tolist()
+    scales = columns["series_scale"][starts].tolist()
+    ends = starts[1:] + [len(points)]
+    return {(e, s): tuple(points[a:b]) for e, s, a, b in zip(episodes, scales, starts, ends)}
 
 
 def _read_facts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[EpisodeFacts]:
