@@ -19,13 +19,15 @@ FROM (
 ) e
 GROUP BY clinician_id, month
 UNION ALL
-SELECT 'sessions_scored' AS measure, clinician_id, month,
+SELECT 'sessions_scored' AS measure, clinician_id,
+       -- the month made text once grouped (formatting every session's date took most of the time)
+       CASE WHEN $by_month THEN CAST(y AS VARCHAR) || '-' || lpad(CAST(m AS VARCHAR), 2, '0') END AS month,
        CAST(sum(scored) AS INTEGER) AS numerator,
        CAST(count(*) AS INTEGER)    AS denominator
 FROM (
     SELECT s.clinician_id,
-           CASE WHEN $by_month THEN CAST(EXTRACT(YEAR FROM s.session_date) AS VARCHAR) || '-'
-               || lpad(CAST(EXTRACT(MONTH FROM s.session_date) AS VARCHAR), 2, '0') END AS month,
+           CASE WHEN $by_month THEN EXTRACT(YEAR FROM s.session_date) END AS y,
+           CASE WHEN $by_month THEN EXTRACT(MONTH FROM s.session_date) END AS m,
            CASE WHEN sc.session_key IS NOT NULL THEN 1 ELSE 0 END AS scored
     FROM w_sessions s
     -- a score's clinician and date are its session's (w_scores), so the sessions it can match are
@@ -40,4 +42,4 @@ FROM (
       AND ($date_from IS NULL OR s.session_date >= $date_from)
       AND ($date_to IS NULL OR s.session_date <= $date_to)
 ) x
-GROUP BY clinician_id, month
+GROUP BY clinician_id, y, m
