@@ -433,7 +433,8 @@ _REGISTRY = _FIELDS[_FIELDS.index("name"):_FIELDS.index("n_scored")]
 _RC = _FIELDS[_FIELDS.index("reliable_change"):_FIELDS.index("improvement")]
 _VARYING = ("scale", *_FIELDS[_FIELDS.index("n_scored"):_FIELDS.index("reliable_change")],
             *_FIELDS[_FIELDS.index("improvement"):_FIELDS.index("series")])
-_RC_AT = 2 + _FIELDS.index("reliable_change") - _FIELDS.index("n_scored")   # where _RC goes in a row (episode, *_VARYING)
+# where the _RC fields go in a row of (episode_id, *_VARYING)
+_RC_AT = 2 + _FIELDS.index("reliable_change") - _FIELDS.index("n_scored")
 
 
 def _scale_constants(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[tuple, tuple]]:
@@ -452,8 +453,9 @@ def _series(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> dict[tupl
     as rows, Python made a text for the episode and the scale of every score (about two seconds
     more at ten million sessions, where there are 2.8 million scores)."""
     columns = con.execute(
-        """SELECT CASE WHEN seq = 1 THEN episode_id END AS series_episode, CASE WHEN seq = 1 THEN scale END AS series_scale,
-                  session_date, CAST(session_number AS INTEGER) AS session_number, CAST(score AS INTEGER) AS score
+        """SELECT CASE WHEN seq = 1 THEN episode_id END AS series_episode,
+                  CASE WHEN seq = 1 THEN scale END AS series_scale, session_date,
+                  CAST(session_number AS INTEGER) AS session_number, CAST(score AS INTEGER) AS score
            FROM readiness_scores
            WHERE ($clinician_id IS NULL OR clinician_id = $clinician_id)
              AND ($low IS NULL OR clinician_id BETWEEN $low AND $high)

@@ -5,9 +5,10 @@ from a `waypoint backup` folder (Parquet, written by DuckDB's EXPORT DATABASE) i
 and runs the analytics unchanged: :class:`SparkConnection` answers the small part of the DuckDB
 connection API the analytics modules use (``execute(sql, params)`` then ``.df()`` / ``.fetchall()`` /
 ``.fetchnumpy()`` / ``.fetchone()`` / ``.description``, ``executemany``, ``register`` /
-``unregister``), so there is no second implementation to drift. Every statement is parsed in DuckDB's dialect, its ``$name`` / ``?``
-parameters are bound as SQL literals, and it is written out as Spark SQL by SQLGlot; nothing is
-rewritten by hand per engine. ``CREATE TEMP TABLE`` becomes a materialised temporary view.
+``unregister``), so there is no second implementation to drift. Every statement is parsed in
+DuckDB's dialect, its ``$name`` / ``?`` parameters are bound as SQL literals, and it is written out
+as Spark SQL by SQLGlot; nothing is rewritten by hand per engine. ``CREATE TEMP TABLE`` becomes a
+materialised temporary view.
 
 Results come back to Python as Arrow and are read through DuckDB, so a Spark result has the same
 Python and pandas types a DuckDB result has; the scipy steps then run on those (small, aggregated)
