@@ -744,12 +744,14 @@ def test_with_more_clinicians_than_a_chart_holds_the_tables_list_them_all_and_th
     recovery = outcomes.clinician_comparison(clinic.cursor(), Settings(date_from=start, date_to=end)).query(
         "measure == 'recovery' and denominator >= 5")
     beyond = recovery[outcomes.ratio_beyond_chance(recovery).to_numpy()]
-    assert any(f"the chart shows the {len(beyond):,} whose 95 % interval does not cross 1" in c.value
-               for c in at.caption)
     drawn = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.key == "case-mix"]
     if len(beyond):
+        shown = "the one" if len(beyond) == 1 else f"the {len(beyond):,}"
+        assert any(f"the chart shows {shown} whose 95 % interval does not cross 1" in c.value for c in at.caption)
         assert sorted(y for t in drawn[0]["data"] for y in values(t.get("y", []))) == sorted(beyond["clinician_id"])
-    else:
+    else:   # the demo clinic: no chart, and the caption says why
+        assert any("every one's 95 % interval crosses 1" in c.value and "so there is no chart" in c.value
+                   for c in at.caption)
         assert drawn == []
 
 
@@ -779,8 +781,8 @@ def test_with_more_clinicians_than_the_chart_holds_it_draws_those_beyond_chance_
         con.close()
     beyond = recovery[outcomes.ratio_beyond_chance(recovery).to_numpy()]
     assert list(beyond["clinician_id"]) == ["c1"]
-    assert any("3 clinicians are too many to draw one row each: the chart shows the 1 whose 95 % interval does not "
-               "cross 1" in c.value for c in at.caption)
+    assert any("3 clinicians are too many to draw one row each: the chart shows the one whose 95 % interval does "
+               "not cross 1" in c.value for c in at.caption)
     drawn = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.key == "case-mix"]
     assert [y for t in drawn[0]["data"] for y in values(t.get("y", []))] == ["c1"]
     table = next(df.value for df in at.dataframe if "Observed ÷ expected" in df.value.columns)

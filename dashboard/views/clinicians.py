@@ -188,9 +188,14 @@ if comparison is not None:
             if drawn["oe_ratio"].notna().sum() > ui.CHART_ROWS:
                 # thousands of clinicians: draw those whose interval lies wholly above or below 1
                 apart = data.ratio_beyond_chance(drawn)
-                st.caption(f"{int(drawn['oe_ratio'].notna().sum()):,} clinicians are too many to draw one row each: "
-                           f"the chart shows the {int(apart.sum()):,} whose 95 % interval does not cross 1 "
-                           "(more or fewer recoveries than their case mix explains), and the table lists everyone.")
+                many = f"{int(drawn['oe_ratio'].notna().sum()):,} clinicians are too many to draw one row each"
+                if apart.any():
+                    shown = "the one" if apart.sum() == 1 else f"the {int(apart.sum()):,}"
+                    st.caption(f"{many}: the chart shows {shown} whose 95 % interval does not cross 1 (more or "
+                               "fewer recoveries than their case mix explains), and the table lists everyone.")
+                else:
+                    st.caption(f"{many}, and every one's 95 % interval crosses 1: their recoveries are within what "
+                               "their case mix explains, so there is no chart. The table lists everyone.")
                 drawn = drawn[apart.to_numpy()]
             if drawn["oe_ratio"].notna().any():
                 st.plotly_chart(charts.ratio_intervals(drawn, label="clinician_id", ratio="oe_ratio", low="oe_ci_low",
