@@ -447,8 +447,9 @@ def caseload(settings: Settings, scale: str = "phq9", categories: tuple[str, ...
     """The active patients of ``settings``'s clinician (all when none) in ``categories`` (all when
     None), the first ``limit`` of them (all when None; the page asks for CASELOAD_ROWS), from
     ``analytics.readiness.readiness_frame`` in its order (safety first), one row each, with
-    ``scale``'s scores laid out for a table: trend (the scores in order), first, latest, change
-    (latest − first; empty without two scores), reasons joined into one line."""
+    ``scale``'s scores laid out for a table: trend (the scores in order; None with a single score,
+    which a sparkline would draw as a flat line, as if the patient had scored it again and again),
+    first, latest, change (latest − first; empty without two scores), reasons joined into one line."""
     return _kept("caseload", readiness_settings(settings), scale, categories, limit)
 
 
@@ -461,7 +462,8 @@ def _caseload(settings: Settings, scale: str, categories: tuple[str, ...] | None
         latest = (r.last_scores or {}).get(scale)
         rows.append({
             "category": r.category, "label": r.label, "patient_id": r.patient_id, "episode_id": r.episode_id,
-            "clinician_id": r.clinician_id, "trend": series, "first": first, "latest": latest,
+            "clinician_id": r.clinician_id, "trend": series if len(series) >= 2 else None, "first": first,
+            "latest": latest,
             "change": latest - first if first is not None and latest is not None and len(series) >= 2 else None,
             "attended_sessions": r.attended_sessions, "last_session": r.last_session, "next_booked": r.next_booked,
             "reason": r.reason, "reasons": " · ".join(r.reasons or []), "disengagement": r.disengagement,

@@ -303,10 +303,31 @@ def test_caseload_lists_active_patients_safety_first_with_scores(clinic):
     assert list(table["Patient"]) == list(states["patient_id"])
     assert table["Category"].iloc[0] == "⚠ Safety"
     first = states.iloc[0]
-    assert list(table["PHQ-9 so far"].iloc[0]) == [p["score"] for p in first["series"]["phq9"]]
+    scores, shown = [p["score"] for p in first["series"]["phq9"]], table["PHQ-9 so far"].iloc[0]
+    assert list(shown) == scores if len(scores) >= 2 else shown is None     # a line needs two scores
     assert table["First"].iloc[0] == first["first_scores"]["phq9"]
     assert table["Latest"].iloc[0] == first["last_scores"]["phq9"]
     assert table["Sessions"].iloc[0] == first["attended_sessions"]
+
+
+def test_a_single_score_draws_no_sparkline_and_shows_as_first_and_latest(tmp_path):
+    """A line needs two scores: one score drawn as a sparkline is a flat line across the cell, as if
+    the patient had scored it at every session. The single score shows as First and Latest."""
+    from tests.builders import S
+
+    path = _patient_clinic(tmp_path, [
+        S("p1", "2025-02-03", phq9=27, gad7=18),
+        S("p2", "2025-02-03", phq9=18), S("p2", "2025-02-10", phq9=15), S("p2", "2025-02-17", phq9=12),
+    ])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WAYPOINT_DB", str(path))
+        at = run("caseload.py")
+    table = dataframe_with(at, "PHQ-9 so far").set_index("Patient")
+    assert table.loc["p1", "PHQ-9 so far"] is None
+    assert (table.loc["p1", "First"], table.loc["p1", "Latest"]) == (27, 27)
+    assert pd.isna(table.loc["p1", "Change"])
+    assert list(table.loc["p2", "PHQ-9 so far"]) == [18, 15, 12]
+    assert (table.loc["p2", "First"], table.loc["p2", "Latest"], table.loc["p2", "Change"]) == (18, 12, -6)
 
 
 def test_caseload_of_one_clinician_filtered_by_category(clinic):

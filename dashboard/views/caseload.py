@@ -88,7 +88,8 @@ event = ui.table(
                                                 "sessions in a row, or no attended session for weeks)"),
         "Patient": st.column_config.TextColumn(pinned=True),
         f"{scale.name} so far": st.column_config.LineChartColumn(
-            width=100, help=f"Every {scale.name} score of this episode, in order", y_min=scale.min, y_max=scale.max),
+            width=100, help=f"Every {scale.name} score of this episode, in order (empty with a single score: "
+                            "see First)", y_min=scale.min, y_max=scale.max),
         "First": st.column_config.NumberColumn(width=NARROW, help=f"First {scale.name} score of the episode"),
         "Latest": st.column_config.NumberColumn(width=NARROW, help=f"Latest {scale.name} score"),
         "Change": st.column_config.NumberColumn(width=NARROW, format="%+d", help=f"Latest − first ({better} = better)"),
