@@ -101,12 +101,34 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False) -
                 "import). Stop it, or wait for it to finish, and try again."
             ) from exc
         raise
+    _numpy_without_huge_pages()
     con.execute("SET enable_progress_bar = false")  # no progress bar in CLI output
     con.execute(f"SET memory_limit = '{memory_limit()}'")
     _refuse_newer(con, target)
     if not read_only:
         migrate(con)
     return con
+
+
+# NumPy asks Linux for transparent huge pages for every array of 4 MB or more (madvise), which NumPy
+# documents as usually faster. Not where it was measured (benchmarks/RESULTS.md, twelfth round: a
+# 2-CPU virtual machine, THP "madvise"): building the episode table of ten million sessions spent
+# 6 s of 10 s in the kernel, faulting in the pages of the large arrays it makes and frees; without
+# huge pages 2.5 s of 5.7 s. Waypoint turns them off for NumPy unless NUMPY_MADVISE_HUGEPAGE (0 or
+# 1, NumPy's own switch) is set in the environment, which then decides as NumPy documents.
+NUMPY_HUGE_PAGES_ENV = "NUMPY_MADVISE_HUGEPAGE"
+
+
+def _numpy_without_huge_pages() -> None:
+    if NUMPY_HUGE_PAGES_ENV in os.environ:
+        return
+    try:
+        from numpy._core import multiarray
+    except ImportError:      # another NumPy layout: leave NumPy's default
+        return
+    setter = getattr(multiarray, "_set_madvise_hugepage", None)
+    if setter is not None:
+        setter(False)
 
 
 def _refuse_newer(con: duckdb.DuckDBPyConnection, target: str) -> None:
