@@ -348,15 +348,14 @@ def _jt_categories(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.Da
 
 def _placed(n: int, at: np.ndarray, values: Any, dtype: str) -> Any:
     """A column of ``n`` rows, missing except at positions ``at``, where it takes ``values`` (as
-    ``dtype``: Int64 or Float64 from floats, where NaN becomes missing; string from text or None)."""
+    ``dtype``: Int64 or Float64 from floats, where NaN becomes missing; string from an Arrow text
+    array, where null is missing)."""
     if dtype == "string":
-        # the few distinct texts (Jacobson & Truax categories) taken by Arrow into place: a
-        # million-row object column of mostly None took pandas 0.1 s a column to convert
-        codes, texts = pd.factorize(np.asarray(values, dtype=object))    # None: code -1
+        # Arrow text (the Jacobson & Truax categories) taken by Arrow into place: a million-row
+        # object column of mostly None took pandas 0.1 s a column to convert
         where = np.full(n, -1, dtype=np.int64)
-        where[at] = codes
-        placed = pa.array(list(texts), type=pa.large_string()).take(pa.array(where, mask=where < 0))
-        return pd.array(placed, dtype="string")
+        where[at] = np.arange(len(at))
+        return pd.array(values.take(pa.array(where, mask=where < 0)), dtype="string")
     values = np.asarray(values, dtype="float64")
     data = np.zeros(n, dtype="int64" if dtype == "Int64" else "float64")
     missing = np.ones(n, dtype=bool)
@@ -399,23 +398,28 @@ def episode_outcomes(con: duckdb.DuckDBPyConnection, settings: Settings, *,
                                    ) j ON j.episode_id = p.episode_id AND j.scale = p.scale""")
     references = _jt_references(con)
     scored = set(con.execute("SELECT DISTINCT scale FROM w_scale_pairs").df()["scale"])   # anywhere in the clinic
+    # the pairs' columns as arrays once, each scale's rows by position (filtering the frame
+    # scale by scale copied every column each time)
+    scale_codes, scale_names = pd.factorize(pairs["scale"])
+    code = {name: i for i, name in enumerate(scale_names)}
+    positions = pairs["pos"].to_numpy(dtype="int64")
+    values = {col: pairs[col].to_numpy(dtype="float64", na_value=np.nan)
+              for col in ("first_score", "last_score", "scored_sessions")}
+    in_jt = pairs["jt"].to_numpy(dtype="int64") == 1
     for scale in [s for s in load_registry() if s in scored or s in ("phq9", "gad7")]:
-        own = pairs[(pairs["scale"] == scale).to_numpy(dtype=bool)]
-        at = own["pos"].to_numpy(dtype="int64")
+        rows = np.flatnonzero(scale_codes == code.get(scale, -2))
+        at = positions[rows]
         if scale not in ("phq9", "gad7"):
             for col in ("first_score", "last_score", "scored_sessions"):
-                frame[f"{scale}_{col.replace('_score', '')}"] = _placed(
-                    n, at, own[col].to_numpy(dtype="float64", na_value=np.nan), "Int64")
-        jt = own["jt"].to_numpy(dtype="int64") == 1
-        at = at[jt]
+                frame[f"{scale}_{col.replace('_score', '')}"] = _placed(n, at, values[col][rows], "Int64")
+        rows = rows[in_jt[rows]]
+        at = positions[rows]
         rc = np.full(len(at), np.nan)
-        category = np.full(len(at), None, dtype=object)
+        category = pa.nulls(len(at), pa.large_string())
         if scale in references and len(at):
-            result = jacobson_truax(own["first_score"].to_numpy(dtype="float64", na_value=np.nan)[jt],
-                                    own["last_score"].to_numpy(dtype="float64", na_value=np.nan)[jt],
-                                    **references[scale])
+            result = jacobson_truax(values["first_score"][rows], values["last_score"][rows], **references[scale])
             rc = result["rc"].round(3).to_numpy(dtype="float64")
-            category = result["category"].to_numpy(dtype=object, na_value=None)
+            category = pa.array(result["category"].array)
         frame[f"{scale}_rc"] = _placed(n, at, rc, "Float64")
         frame[f"{scale}_jt_category"] = _placed(n, at, category, "string")
     return frame.reset_index(drop=True)
