@@ -108,6 +108,22 @@ def test_contexts_used_within_the_grace_period_are_kept_however_many(con):
     assert contexts == workcache.KEEP_CONTEXTS + 3
 
 
+def used(con) -> list[tuple]:
+    return con.execute(f"SELECT context, used FROM {workcache.CATALOG}.contexts ORDER BY context").fetchall()
+
+
+def test_a_context_in_use_is_recorded_again_only_once_its_minute_has_passed(con, monkeypatch):
+    outcomes.kpis(con, Settings())
+    first = used(con)
+    outcomes.kpis(con, Settings())
+    assert used(con) == first                      # within the minute: no write to the work file
+    monkeypatch.setattr(workcache, "TOUCH_SECONDS", 0.0)
+    outcomes.kpis(con, Settings())
+    again = used(con)
+    assert [c for c, _ in again] == [c for c, _ in first]
+    assert all(later > earlier for (_, later), (_, earlier) in zip(again, first))
+
+
 def test_a_read_only_database_is_served_too(tmp_path):
     path = tmp_path / "clinic.duckdb"
     writer = connect(path)
