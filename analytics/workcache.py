@@ -65,8 +65,9 @@ BUILD_LOCK = threading.RLock()
 # ask DuckDB for it: a caseload makes ten tables, and the question took a tenth of its time.
 _CURSOR_CONTEXT: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
 # When this process last recorded each context as used (begin()): recorded again at most once a
-# minute (never less often than GRACE_SECONDS, so a context in use is never taken for idle). Recording it wrote to the work file on every call, three
-# statements that took 5 of a caseload's 75 ms at ten million sessions.
+# minute, and never less often than GRACE_SECONDS, so that a context in use is never taken for
+# idle. Recorded on every call, it wrote to the work file three times a call: 5 of a caseload's
+# 75 ms at ten million sessions.
 TOUCH_SECONDS = 60.0
 _TOUCHED: dict[str, float] = {}
 
