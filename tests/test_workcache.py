@@ -115,6 +115,7 @@ def used(con) -> list[tuple]:
 def test_a_context_in_use_is_recorded_again_only_once_its_minute_has_passed(con, monkeypatch):
     outcomes.kpis(con, Settings())
     first = used(con)
+    assert first                                   # recorded when first used
     outcomes.kpis(con, Settings())
     assert used(con) == first                      # within the minute: no write to the work file
     monkeypatch.setattr(workcache, "TOUCH_SECONDS", 0.0)
