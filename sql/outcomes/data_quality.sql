@@ -28,14 +28,16 @@ FROM (
     SELECT s.clinician_id,
            CASE WHEN $by_month THEN EXTRACT(YEAR FROM s.session_date) END AS y,
            CASE WHEN $by_month THEN EXTRACT(MONTH FROM s.session_date) END AS m,
-           CASE WHEN sc.session_key IS NOT NULL THEN 1 ELSE 0 END AS scored
+           CASE WHEN sc.session_number IS NOT NULL THEN 1 ELSE 0 END AS scored
     FROM w_sessions s
     -- a score's clinician and date are its session's (w_scores), so the sessions it can match are
-    -- narrowed by the same filters before they are made distinct (half the time at 1e7)
-    LEFT JOIN (SELECT DISTINCT session_key FROM w_scores
+    -- narrowed by the same filters before they are made distinct (half the time at 1e7); an
+    -- attended session is its episode and attended-session number (w_scores carries no text key)
+    LEFT JOIN (SELECT DISTINCT episode_id, session_number FROM w_scores
                WHERE ($clinician_id IS NULL OR clinician_id = $clinician_id)
                  AND ($date_from IS NULL OR session_date >= $date_from)
-                 AND ($date_to IS NULL OR session_date <= $date_to)) sc ON sc.session_key = s.session_key
+                 AND ($date_to IS NULL OR session_date <= $date_to)) sc
+           ON sc.episode_id = s.episode_id AND sc.session_number = s.session_number
     WHERE s.status = 'attended'
       AND ($clinician_id IS NULL OR s.clinician_id = $clinician_id)
       AND ($site IS NULL OR s.site = $site)

@@ -20,7 +20,7 @@ SELECT episode_id, patient_id, clinician_id, scale, session_date, session_number
        END AS reliable_direction
 FROM (
     SELECT s.episode_id, s.patient_id, e.clinician_id, s.scale, s.session_date, s.session_number,
-           s.measurement_key,
+           s.tie_key,
            round(date_diff('day', e.start_date, s.session_date) / 7.0, 2) AS weeks,
            s.score, p.first_score,
            s.score - p.first_score AS change_from_first,
@@ -43,4 +43,4 @@ FROM (
       AND ($clinician_id IS NULL OR e.clinician_id = $clinician_id)
       AND ($site IS NULL OR e.site = $site)
 ) t
-ORDER BY episode_id, scale, session_number, measurement_key
+ORDER BY episode_id, scale, session_number, tie_key

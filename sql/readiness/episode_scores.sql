@@ -6,9 +6,9 @@
 -- clinician_id: the episode's main clinician (for picking out one caseload).
 SELECT a.episode_id, a.clinician_id, w.scale, w.session_number, w.session_date, w.score,
        row_number() OVER (PARTITION BY w.episode_id, w.scale
-                          ORDER BY w.session_number, w.measurement_key) AS seq,
+                          ORDER BY w.session_number, w.tie_key) AS seq,
        row_number() OVER (PARTITION BY w.episode_id, w.scale
-                          ORDER BY w.session_number DESC, w.measurement_key DESC) AS from_end,
+                          ORDER BY w.session_number DESC, w.tie_key DESC) AS from_end,
        count(*) OVER (PARTITION BY w.episode_id, w.scale) AS n_scored
 FROM readiness_active a
 JOIN w_scores w ON w.episode_id = a.episode_id
