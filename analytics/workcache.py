@@ -15,7 +15,8 @@ For a clinic database in a file, ``waypoint_work`` is a second file beside it
 restarted dashboard — finds the tables built and does not build them again (at ten million
 sessions that build is most of a minute). It holds only what can be built again from the clinic's
 database: delete it at any time. It is started afresh when it holds anything built from other data
-(after an import or an undo, what it holds may no longer be in the clinic), is
+(after an import or an undo, what it holds may no longer be in the clinic) or by other code (after
+an upgrade of Waypoint, :func:`code_version`), is
 given the clinic file's permissions, and is left out of backups. When it cannot be used (another
 process holds it, the folder is read-only) and for an in-memory clinic, ``waypoint_work`` is in
 memory, gone when the connection closes; beyond the memory limit DuckDB spills it to
@@ -37,6 +38,7 @@ Another engine (``--engine spark``) gets plain temporary tables, as before.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -48,6 +50,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+
+from .sqlfiles import sql_dir
 
 CATALOG = "waypoint_work"
 # beside the clinic's database file: waypoint.duckdb -> waypoint.duckdb.work
@@ -89,6 +93,25 @@ def _digest(*parts: Any) -> str:
     return hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()[:16]
 
 
+@functools.cache
+def code_version() -> str:
+    """A digest of Waypoint's own SQL and Python. A kept table's key holds its SQL, so after an
+    upgrade that changes a query the new code builds its table afresh, but the old one would stay
+    in the work file until the next import: at ten million sessions the scores' table alone is
+    hundreds of megabytes. A work file built by other code is started afresh instead."""
+    digest = hashlib.sha256()
+    for root, pattern in ((sql_dir(), "*.sql"), (Path(__file__).resolve().parent, "*.py")):
+        for path in sorted(root.rglob(pattern)):
+            digest.update(path.relative_to(root).as_posix().encode("utf-8"))
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _file_version(version: tuple) -> str:
+    """What the work file records it was built from: the data version and the code."""
+    return _digest(version, code_version())
+
+
 def work_path(database: str | os.PathLike) -> Path:
     """Where the work tables of the clinic database at ``database`` are kept between processes."""
     return Path(f"{database}{WORK_SUFFIX}")
@@ -101,14 +124,14 @@ def _attach(con: duckdb.DuckDBPyConnection, version: tuple) -> None:
         return
     database = con.execute(
         "SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0]
-    if not database or not _attach_file(con, work_path(database), _digest(version), Path(database)):
+    if not database or not _attach_file(con, work_path(database), _file_version(version), Path(database)):
         # READ_WRITE: an in-memory database may not inherit a read-only clinic file's mode
         # COMPRESS: kept tables are stored with DuckDB's lightweight compression once checkpointed
         # (_compress), as in a database file: at 1e6 sessions 570 MB of work tables take 105 MB
         con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {CATALOG} (READ_WRITE, COMPRESS)")
     con.execute(f"CREATE TABLE IF NOT EXISTS {CATALOG}.contexts (context VARCHAR PRIMARY KEY, used DOUBLE)")
     con.execute(f"CREATE TABLE IF NOT EXISTS {CATALOG}.versions (version VARCHAR PRIMARY KEY)")
-    con.execute(f"INSERT OR IGNORE INTO {CATALOG}.versions VALUES (?)", [_digest(version)])
+    con.execute(f"INSERT OR IGNORE INTO {CATALOG}.versions VALUES (?)", [_file_version(version)])
 
 
 def _attach_file(con: duckdb.DuckDBPyConnection, path: Path, version: str, database: Path) -> bool:
@@ -196,7 +219,7 @@ def begin(con: Any, *parts: Any, version: tuple | None = None) -> None:
         now = time.time()
         if now - _TOUCHED.get(context, -math.inf) >= min(TOUCH_SECONDS, GRACE_SECONDS):
             con.execute(f"INSERT OR REPLACE INTO {CATALOG}.contexts VALUES (?, ?)", [context, now])
-            con.execute(f"INSERT OR IGNORE INTO {CATALOG}.versions VALUES (?)", [_digest(version)])
+            con.execute(f"INSERT OR IGNORE INTO {CATALOG}.versions VALUES (?)", [_file_version(version)])
             stale = [r[0] for r in con.execute(
                 f"SELECT context FROM {CATALOG}.contexts ORDER BY used DESC OFFSET {KEEP_CONTEXTS}").fetchall()]
             old = [c for c in stale if _idle(con, c, now)]

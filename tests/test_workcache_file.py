@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from analytics import backup, outcomes, workcache
 from analytics.db import connect
 from analytics.ingest import undo_import
 from analytics.settings import Settings
+from analytics.sqlfiles import sql_dir
 from tests.ingest_helpers import csv_file, ingest
 from tests.test_workcache import FIRST, HEADER, LATER   # the same small clinic
 
@@ -111,6 +113,31 @@ def test_no_change_keeps_the_work_file(clinic):
     con = connect(clinic)
     assert attended(con) == 4
     assert "marker" in kept_tables(con)
+
+
+def test_a_work_file_built_by_other_code_is_started_afresh(clinic, monkeypatch):
+    """After an upgrade of Waypoint the old code's tables go, rather than stay beside the new
+    code's until the next import."""
+    mark(clinic)
+    monkeypatch.setattr(workcache, "code_version", lambda: "another version of Waypoint")
+    con = connect(clinic)
+    assert attended(con) == 4
+    assert "marker" not in kept_tables(con)
+    con.close()
+    mark(clinic)                                      # and the new code keeps what it built
+    con = connect(clinic)
+    assert attended(con) == 4
+    assert "marker" in kept_tables(con)
+
+
+def test_the_code_version_changes_with_any_query(tmp_path, monkeypatch):
+    shutil.copytree(sql_dir(), tmp_path / "sql")
+    monkeypatch.setattr(workcache, "sql_dir", lambda: tmp_path / "sql")
+    before = workcache.code_version.__wrapped__()
+    assert workcache.code_version.__wrapped__() == before
+    query = tmp_path / "sql" / "episodes" / "w_scores.sql"
+    query.write_text(query.read_text() + "\n-- changed\n")
+    assert workcache.code_version.__wrapped__() != before
 
 
 def test_a_damaged_work_file_is_replaced(clinic):
