@@ -7,9 +7,9 @@
 -- Two scores of one scale at the same session (a session log and a measurement file) are ordered
 -- by measurement key (w_scores.tie_key), so the result is the same on every run.
 -- (Two scores of a scale at one session both have a tie_key, and measurement keys are unique, so
--- the order is total and the last score is the one numbered n of n: one sort of the scores, not two. Attended sessions are numbered 1, 2, 3 ...
--- within their episode, so different sessions have different numbers: sessions are counted by
--- number, not by their longer text key.)
+-- the order is total and the last score is the one numbered n of n: one sort of the scores, not
+-- two. Attended sessions are numbered 1, 2, 3 ... within their episode, so different sessions have
+-- different numbers: sessions are counted by number, not by their longer text key.)
 WITH ordered AS (
     SELECT episode_id, scale, score, session_date, session_number,
            row_number() OVER (PARTITION BY episode_id, scale
