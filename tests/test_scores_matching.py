@@ -43,8 +43,6 @@ def test_each_score_belongs_to_one_attended_session(tmp_path):
     ]                                        # 20 Jan was missed and 27 Jan had no session: no match
 
 
-
-
 # Two scores of one scale at one session: the session log's (measurement key
 # "p1|<clinician>|2025-01-06||phq9") and a measurement file's of the same date ("p1|2025-01-06|phq9").
 # An import no longer stores both (a session log's score replaces a measurement file's of that
