@@ -174,7 +174,7 @@ def _thresholds(thresholds: ReadinessThresholds | None) -> ReadinessThresholds:
 # the facts, from SQL
 # ---------------------------------------------------------------------------------------------
 class Point(NamedTuple):
-    """One score in a series (a named tuple: readiness builds one per score in the clinic)."""
+    """One score of a series, as the reasons quote it (:meth:`ScaleFacts.last`)."""
     session_date: date
     session_number: int
     score: int
@@ -215,13 +215,17 @@ class ScaleFacts(NamedTuple):
     severity_band: str | None
     severity_low: int | None
     severity_high: int | None
-    series: tuple[Point, ...] = ()
+    # the scores in order, as the record's series has them: dicts of date (ISO text), session_number
+    # and score, made once (a Point for each score, then a dict for each in the record, was twice
+    # the work: ten million sessions hold 2.8 million scores); last() makes the few Points quoted
+    series: Sequence[dict[str, Any]] = ()
     trend_slope: float | None = None   # Theil-Sen over the last trend_scores scores (trend.sql)
     trend_low: float | None = None     # ...its interval (None: fewer scores, or one date)
     trend_high: float | None = None
 
     def last(self, k: int) -> tuple[Point, ...]:
-        return self.series[-k:]
+        """The last ``k`` scores (fewer when there are fewer)."""
+        return tuple(Point(_from_iso(p["date"]), p["session_number"], p["score"]) for p in self.series[-k:])
 
 
 class RiskFacts(NamedTuple):
@@ -339,12 +343,15 @@ def _kept(con: duckdb.DuckDBPyConnection, table: str, name: str, params: dict[st
 
 
 def _in_scope(con: duckdb.DuckDBPyConnection, table: str, params: dict[str, Any], order: str,
-              columns: list[str], joined: tuple[str, tuple[str, ...], list[str]] | None = None) -> list[tuple]:
+              columns: list[str], joined: tuple[str, tuple[str, ...], list[str]] | None = None,
+              as_columns: bool = False) -> Any:
     """Rows (``columns``, in that order) of a kept whole-clinic facts table for the episodes in
     scope (readiness_scope). The clinician filters also let DuckDB skip other clinicians' row
     groups (the tables are stored in clinician order). ``joined``: (another such table, the
     columns both share that match a row, its columns to add after ``columns``), left-joined, so
-    that a caseload asks one query instead of two (each costs about 10 ms)."""
+    that a caseload asks one query instead of two (each costs about 10 ms). ``as_columns``: the
+    columns instead, as :func:`_as_lists` has them (for many rows: Python makes a list of a
+    column's values faster than it makes a tuple of each row's)."""
     select = [f"x.{c}" for c in columns]
     source = f"{table} x"
     if joined is not None:
@@ -354,12 +361,29 @@ def _in_scope(con: duckdb.DuckDBPyConnection, table: str, params: dict[str, Any]
                    f"{''.join(f' AND y.{k} = x.{k}' for k in keys)}"
                    " AND ($clinician_id IS NULL OR y.clinician_id = $clinician_id)"
                    " AND ($low IS NULL OR y.clinician_id BETWEEN $low AND $high)")
-    return con.execute(
+    result = con.execute(
         f"""SELECT {', '.join(select)} FROM {source}
             WHERE ($clinician_id IS NULL OR x.clinician_id = $clinician_id)
               AND ($low IS NULL OR x.clinician_id BETWEEN $low AND $high)
               AND x.episode_id IN (SELECT episode_id FROM readiness_scope)
-            ORDER BY {order}""", _clinician_filters(params)).fetchall()
+            ORDER BY {order}""", _clinician_filters(params))
+    return _as_lists(result.fetchnumpy()) if as_columns else result.fetchall()
+
+
+def _as_lists(columns: dict[str, np.ndarray]) -> dict[str, list]:
+    """Columns of ``fetchnumpy`` as lists of the values ``fetchall`` has: dates as dates, NULL as None."""
+    return {name: (values.astype("datetime64[D]") if values.dtype.kind == "M" else values).tolist()
+            for name, values in columns.items()}
+
+
+def _scale_order_sql(column: str) -> str:
+    """ORDER BY terms that put ``column``'s scales in registry order (any other scale after them,
+    by id): the order the records list each episode's scales in."""
+    order = _scale_order()
+    if not order:
+        return column
+    whens = " ".join(f"WHEN '{sid.replace(chr(39), chr(39) * 2)}' THEN {i}" for sid, i in order.items())
+    return f"CASE {column} {whens} ELSE {len(order)} END, {column}"
 
 
 def _clinician_filters(params: dict[str, Any]) -> dict[str, Any]:
@@ -433,8 +457,6 @@ _REGISTRY = _FIELDS[_FIELDS.index("name"):_FIELDS.index("n_scored")]
 _RC = _FIELDS[_FIELDS.index("reliable_change"):_FIELDS.index("improvement")]
 _VARYING = ("scale", *_FIELDS[_FIELDS.index("n_scored"):_FIELDS.index("reliable_change")],
             *_FIELDS[_FIELDS.index("improvement"):_FIELDS.index("series")])
-# where the _RC fields go in a row of (episode_id, *_VARYING)
-_RC_AT = 2 + _FIELDS.index("reliable_change") - _FIELDS.index("n_scored")
 
 
 def _scale_constants(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[tuple, tuple]]:
@@ -446,59 +468,87 @@ def _scale_constants(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[tuple, t
     return {r[0]: (r[1:1 + len(_REGISTRY)], r[1 + len(_REGISTRY):]) for r in rows}
 
 
-def _series(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> dict[tuple[str, str], tuple[Point, ...]]:
-    """Every outcome score of the episodes in readiness_scope, in order, by (episode, scale).
+def _series(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> tuple[list[str], list[str], list[list]]:
+    """Every outcome score of the episodes in readiness_scope as the records' series: the episode
+    and the scale of each series, and the series (dicts of date, session_number and score), in the
+    order of the episodes, then of the scales in the registry (as readiness_status is read).
 
     Read as columns, with the episode and the scale on the first score of each series only: read
     as rows, Python made a text for the episode and the scale of every score (about two seconds
-    more at ten million sessions, where there are 2.8 million scores)."""
+    more at ten million sessions, where there are 2.8 million scores). A day's ISO text is made
+    once and shared by every score on that day."""
     columns = con.execute(
-        """SELECT CASE WHEN seq = 1 THEN episode_id END AS series_episode,
-                  CASE WHEN seq = 1 THEN scale END AS series_scale, session_date,
-                  CAST(session_number AS INTEGER) AS session_number, CAST(score AS INTEGER) AS score
-           FROM readiness_scores
-           WHERE ($clinician_id IS NULL OR clinician_id = $clinician_id)
-             AND ($low IS NULL OR clinician_id BETWEEN $low AND $high)
-             AND episode_id IN (SELECT episode_id FROM readiness_scope)
-           ORDER BY episode_id, scale, seq""", _clinician_filters(params)).fetchnumpy()
-    points = list(map(Point._make, zip(columns["session_date"].astype("datetime64[D]").tolist(),
-                                       columns["session_number"].tolist(), columns["score"].tolist())))
+        f"""SELECT CASE WHEN seq = 1 THEN episode_id END AS series_episode,
+                   CASE WHEN seq = 1 THEN scale END AS series_scale, session_date,
+                   CAST(session_number AS INTEGER) AS session_number, CAST(score AS INTEGER) AS score
+            FROM readiness_scores
+            WHERE ($clinician_id IS NULL OR clinician_id = $clinician_id)
+              AND ($low IS NULL OR clinician_id BETWEEN $low AND $high)
+              AND episode_id IN (SELECT episode_id FROM readiness_scope)
+            ORDER BY episode_id, {_scale_order_sql('scale')}, seq""", _clinician_filters(params)).fetchnumpy()
+    days, at = np.unique(columns["session_date"].astype("datetime64[D]"), return_inverse=True)
+    texts = np.array([_iso(d) for d in days.tolist()], dtype=object)
+    points = [{"date": d, "session_number": n, "score": v}
+              for d, n, v in zip(texts[at].tolist(), columns["session_number"].tolist(), columns["score"].tolist())]
     starts = np.flatnonzero(~np.ma.getmaskarray(columns["series_episode"])).tolist()
-    episodes = columns["series_episode"][starts].tolist()
-    scales = columns["series_scale"][starts].tolist()
     ends = starts[1:] + [len(points)]
-    return {(e, s): tuple(points[a:b]) for e, s, a, b in zip(episodes, scales, starts, ends)}
+    return (columns["series_episode"][starts].tolist(), columns["series_scale"][starts].tolist(),
+            [points[a:b] for a, b in zip(starts, ends)])
+
+
+_new_scale_facts = functools.partial(tuple.__new__, ScaleFacts)       # ScaleFacts._make, without a
+_new_episode_facts = functools.partial(tuple.__new__, EpisodeFacts)   # Python call per row
 
 
 def _read_facts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[EpisodeFacts]:
-    """The facts of the episodes in readiness_scope."""
-    series = _series(con, params)
-    order = _scale_order()
-    constants = _scale_constants(con)
-    scales: dict[str, list[ScaleFacts]] = {}
-    for r in _in_scope(con, "readiness_status", params, "x.episode_id, x.scale", ["episode_id", *_VARYING],
-                       ("readiness_trend", ("episode_id", "scale"), ["trend_slope", "trend_low", "trend_high"])):
-        registry, rc = constants[r[1]]
-        scales.setdefault(r[0], []).append(ScaleFacts(
-            r[1], *registry, *r[2:_RC_AT], *rc, *r[_RC_AT:-3], series[(r[0], r[1])], *r[-3:]))
-    risks: dict[str, list[RiskFacts]] = {}
-    for r in _in_scope(con, "readiness_risk", params, "x.episode_id, x.scale",
-                       ["episode_id", "scale", "measure_date", "risk_item", "risk_threshold", "item_score", "flagged"]):
-        risks.setdefault(r[0], []).append(RiskFacts(*r[1:]))
-    episodes = []
-    last = len(order)
-    for eid, patient, clinician, last_session, attended, next_booked, missed, days, category, other in _in_scope(
-            con, "readiness_active", params, "x.episode_id",
-            ["episode_id", "patient_id", "clinician_id", "last_session", "attended_sessions", "next_booked",
-             "missed_in_a_row", "days_since_attended"],
-            ("readiness_category", ("episode_id",), ["category", "other_category"])):
-        episodes.append(EpisodeFacts(
-            eid, patient, clinician, last_session, int(attended or 0), next_booked,
-            tuple(sorted(scales.get(eid, ()), key=lambda s: order.get(s.scale, last))),
-            tuple(sorted(risks.get(eid, ()), key=lambda x: order.get(x.scale, last))),
-            int(missed or 0), int(days or 0), category, other,
-        ))
-    return episodes
+    """The facts of the episodes in readiness_scope, read and made a column at a time (for the
+    quarter of a million active episodes of ten million sessions, about 6 s against about 10 s a
+    row at a time)."""
+    series_episodes, series_scales, series = _series(con, params)
+    status = _in_scope(con, "readiness_status", params, f"x.episode_id, {_scale_order_sql('x.scale')}",
+                       ["episode_id", *_VARYING],
+                       ("readiness_trend", ("episode_id", "scale"), ["trend_slope", "trend_low", "trend_high"]),
+                       as_columns=True)
+    if status["episode_id"] != series_episodes or status["scale"] != series_scales:
+        raise AssertionError("readiness_status and readiness_scores differ in their episodes and scales")
+    # the scale's constants (registry, reliable change) on each of its rows
+    constants = {scale: dict(zip((*_REGISTRY, *_RC), (*registry, *rc)))
+                 for scale, (registry, rc) in _scale_constants(con).items()}
+    on_rows = [constants[scale] for scale in status["scale"]]
+    status.update({name: [c[name] for c in on_rows] for name in (*_REGISTRY, *_RC)})
+    status["series"] = series
+    facts = list(map(_new_scale_facts, zip(*(status[name] for name in _FIELDS))))
+    scales = dict(_grouped(status["episode_id"], facts))
+    risk_rows = _in_scope(con, "readiness_risk", params, f"x.episode_id, {_scale_order_sql('x.scale')}",
+                          ["episode_id", "scale", "measure_date", "risk_item", "risk_threshold", "item_score",
+                           "flagged"])
+    risks = dict(_grouped([r[0] for r in risk_rows], [RiskFacts._make(r[1:]) for r in risk_rows]))
+    active = _in_scope(con, "readiness_active", params, "x.episode_id",
+                       ["episode_id", "patient_id", "clinician_id", "last_session", "attended_sessions",
+                        "next_booked", "missed_in_a_row", "days_since_attended"],
+                       ("readiness_category", ("episode_id",), ["category", "other_category"]), as_columns=True)
+    episodes = active["episode_id"]
+    return list(map(_new_episode_facts, zip(
+        episodes, active["patient_id"], active["clinician_id"], active["last_session"],
+        [a or 0 for a in active["attended_sessions"]], active["next_booked"],
+        [scales.get(e, ()) for e in episodes], [risks.get(e, ()) for e in episodes],
+        [m or 0 for m in active["missed_in_a_row"]], [d or 0 for d in active["days_since_attended"]],
+        active["category"], active["other_category"])))
+
+
+def _grouped(keys: list[str], values: list) -> Iterator[tuple[str, tuple]]:
+    """(key, the tuple of its values) for each run of equal ``keys`` (``values`` beside them)."""
+    if not keys:
+        return iter(())
+    column = np.array(keys, dtype=object)
+    starts = [0, *(np.flatnonzero(column[1:] != column[:-1]) + 1).tolist()]
+    ends = starts[1:] + [len(keys)]
+    return ((keys[a], tuple(values[a:b])) for a, b in zip(starts, ends))
+
+
+@functools.lru_cache(maxsize=8192)
+def _from_iso(text: str) -> date:
+    return date.fromisoformat(text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -703,15 +753,14 @@ def stability_gap(sc: ScaleFacts, th: ReadinessThresholds) -> str | None:
     if sc.n_scored < k:
         return (f"{sc.name} has {fmt_count(sc.n_scored)} score{'s' if sc.n_scored != 1 else ''}; "
                 f"{fmt_count(k)} are needed to judge stability")
-    recent = sc.last(k)
     if sc.recent_at_caseness:
-        return f"the last {fmt_count(k)} {sc.name} scores ({_scores(recent)}) are not all {_healthy_side(sc)}"
+        return f"the last {fmt_count(k)} {sc.name} scores ({_scores(sc.last(k))}) are not all {_healthy_side(sc)}"
     if sc.recent_span_days < th.stable_min_weeks * 7:
         return (f"the last {fmt_count(k)} {sc.name} scores span {fmt_weeks(sc.recent_span_days)} "
-                f"({_span(recent)}), less than {fmt_num(th.stable_min_weeks)} weeks")
+                f"({_span(sc.last(k))}), less than {fmt_num(th.stable_min_weeks)} weeks")
     if _has_rc(sc) and sc.recent_range >= sc.reliable_change:
-        return (f"the last {fmt_count(k)} {sc.name} scores ({_scores(recent)}) differ by {_points(sc.recent_range)}, "
-                f"as much as the reliable change of {_rc(sc)}")
+        return (f"the last {fmt_count(k)} {sc.name} scores ({_scores(sc.last(k))}) differ by "
+                f"{_points(sc.recent_range)}, as much as the reliable change of {_rc(sc)}")
     return None
 
 
@@ -939,8 +988,7 @@ def _record(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds, rule: WatchR
         "next_booked": _iso(ep.next_booked),
         "risk_items": {r.scale: {"item": r.risk_item, "score": r.item_score, "date": _iso(r.measure_date)}
                        for r in ep.risks},
-        "series": {sc.scale: [{"date": _iso(p.session_date), "session_number": p.session_number, "score": p.score}
-                              for p in sc.series] for sc in ep.scales},
+        "series": {sc.scale: sc.series for sc in ep.scales},
         "disengagement": drifting,
     }
 
@@ -1103,6 +1151,7 @@ def _word_caches_dropped() -> Iterator[None]:
         fmt_num.cache_clear()
         fmt_date.cache_clear()
         _iso.cache_clear()
+        _from_iso.cache_clear()
 
 
 TABLE_COLUMNS = ("patient", "clinician", "category", "last session", "first → last", "reason")

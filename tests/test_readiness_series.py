@@ -46,3 +46,11 @@ def test_each_record_has_its_own_scores_by_scale_in_session_order():
         "b": ({"phq9": 20, "gad7": 15}, {"phq9": 18, "gad7": 13}),
         "c": ({"phq9": 16, "gad7": 11}, {"phq9": 14, "gad7": 11}),
     }
+
+
+def test_scales_come_in_registry_order_not_by_id():
+    """PHQ-9 before GAD-7 (the registry's order, which the JSON keeps), though "gad7" sorts first."""
+    rows = [S("a", soon(0), gad7=12), S("a", soon(1), phq9=14, gad7=11), S("a", soon(2), phq9=13, gad7=10)]
+    (record,) = readiness(clinic(rows), Settings(as_of=date.fromisoformat(soon(4))))
+    assert list(record["series"]) == ["phq9", "gad7"]
+    assert list(record["first_scores"]) == list(record["last_scores"]) == ["phq9", "gad7"]
