@@ -173,13 +173,6 @@ def _thresholds(thresholds: ReadinessThresholds | None) -> ReadinessThresholds:
 # ---------------------------------------------------------------------------------------------
 # the facts, from SQL
 # ---------------------------------------------------------------------------------------------
-class Point(NamedTuple):
-    """One score of a series, as the reasons quote it (:meth:`ScaleFacts.last`)."""
-    session_date: date
-    session_number: int
-    score: int
-
-
 class ScaleFacts(NamedTuple):
     """One outcome scale in one episode (a row of scale_status.sql plus its scores in order; a named
     tuple, as readiness builds one per scale per active episode in the clinic)."""
@@ -216,16 +209,16 @@ class ScaleFacts(NamedTuple):
     severity_low: int | None
     severity_high: int | None
     # the scores in order, as the record's series has them: dicts of date (ISO text), session_number
-    # and score, made once (a Point for each score, then a dict for each in the record, was twice
-    # the work: ten million sessions hold 2.8 million scores); last() makes the few Points quoted
+    # and score, made once (a named tuple for each score, then a dict for each in the record, was
+    # twice the work: ten million sessions hold 2.8 million scores)
     series: Sequence[dict[str, Any]] = ()
     trend_slope: float | None = None   # Theil-Sen over the last trend_scores scores (trend.sql)
     trend_low: float | None = None     # ...its interval (None: fewer scores, or one date)
     trend_high: float | None = None
 
-    def last(self, k: int) -> tuple[Point, ...]:
+    def last(self, k: int) -> Sequence[dict[str, Any]]:
         """The last ``k`` scores (fewer when there are fewer)."""
-        return tuple(Point(_from_iso(p["date"]), p["session_number"], p["score"]) for p in self.series[-k:])
+        return self.series[-k:]
 
 
 class RiskFacts(NamedTuple):
@@ -590,12 +583,12 @@ def _points(n: float) -> str:
     return f"{fmt_num(n)} point" + ("" if n == 1 else "s")
 
 
-def _scores(points: tuple[Point, ...]) -> str:
-    return ", ".join(str(p.score) for p in points)
+def _scores(points: Sequence[dict[str, Any]]) -> str:
+    return ", ".join(str(p["score"]) for p in points)
 
 
-def _span(points: tuple[Point, ...]) -> str:
-    return f"{fmt_date(points[0].session_date)} – {fmt_date(points[-1].session_date)}"
+def _span(points: Sequence[dict[str, Any]]) -> str:
+    return f"{fmt_date(_from_iso(points[0]['date']))} – {fmt_date(_from_iso(points[-1]['date']))}"
 
 
 def _change(sc: ScaleFacts) -> str:
@@ -798,7 +791,7 @@ class Trend(NamedTuple):
     slope: float
     low: float
     high: float
-    points: tuple[Point, ...]
+    points: Sequence[dict[str, Any]]
 
 
 @functools.lru_cache(maxsize=16)
