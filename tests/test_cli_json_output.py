@@ -20,6 +20,19 @@ CASES = {
     "exactly one batch": [{"i": i} for i in range(1000)],
     "one more than a batch": [{"i": i} for i in range(1001)],
     "several batches": [{"i": i, "r": ["é", i * 0.1, True]} for i in range(2500)],
+    # the shapes the C encoder writes whole (containers of scalars only) and those walked item by item
+    "a record as readiness writes it": [{
+        "patient_id": "p1", "reasons": ["PHQ-9 15 → 8: reliably improved.", "Not yet stable."],
+        "first_scores": {"phq9": 15, "gad7": 10}, "other_category": None, "severity": {},
+        "risk_items": {"phq9": {"item": 9, "score": 2, "date": "2025-04-14"}},
+        "series": {"phq9": [{"date": "2025-04-14", "session_number": 1, "score": 15}], "gad7": []},
+    }],
+    "floats: whole, tiny, huge, not a number, infinite": [[1.0, 1e-7, 1e16, -0.0, float("nan"), float("inf"),
+                                                           -float("inf"), 2.675]],
+    "booleans, nulls and big integers among scalars": [{"t": True, "f": False, "n": None, "big": 2**70}],
+    "keys that are not text": [{1: "a", 2.5: "b", True: "c", None: "d"}, {1: [1], "x": {None: 2}}],
+    "a tuple and nested empties": [(1, "a"), {"a": [[], {}], "b": [{}]}, [[[]]]],
+    "text that looks like a separator": [{"a": ",\n  \"b\": 1", "c": "}", "d": "]\n"}],
 }
 
 
@@ -27,6 +40,16 @@ CASES = {
 def test_json_output_is_the_same_text_as_one_dumps_of_the_whole(data, capsys):
     print_json(data)
     assert capsys.readouterr().out == json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_values_json_cannot_write_go_through_the_default_as_one_dumps_would(capsys):
+    import numpy as np
+
+    from analytics.cli import _json_default
+
+    data = [{"when": date(2025, 4, 14), "n": np.int64(3), "x": np.float64(0.5), "all": [date(2025, 1, 2), np.int32(7)]}]
+    print_json(data)
+    assert capsys.readouterr().out == json.dumps(data, indent=2, ensure_ascii=False, default=_json_default) + "\n"
 
 
 def test_dates_in_records_are_iso_text(capsys):
