@@ -964,6 +964,16 @@ def _record(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds, rule: WatchR
     if drifting:
         reasons = reasons + [f"Drifting away ({drifting}): on the disengagement watch list; a call now may keep "
                              "them in treatment."]
+    # the scales' entries in one pass (four comprehensions over the scales were a tenth of the time
+    # of the whole clinic's records)
+    first_scores, last_scores, severity, series = {}, {}, {}, {}
+    for sc in ep.scales:
+        scale = sc.scale
+        first_scores[scale] = int(sc.first_score)
+        last_scores[scale] = int(sc.last_score)
+        if sc.severity_band:
+            severity[scale] = sc.severity_band
+        series[scale] = sc.series
     return {
         "patient_id": ep.patient_id,
         "episode_id": ep.episode_id,
@@ -972,16 +982,16 @@ def _record(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds, rule: WatchR
         "reasons": reasons,
         "last_session": _iso(ep.last_session),
         "attended_sessions": ep.attended_sessions,
-        "first_scores": {sc.scale: int(sc.first_score) for sc in ep.scales},
-        "last_scores": {sc.scale: int(sc.last_score) for sc in ep.scales},
+        "first_scores": first_scores,
+        "last_scores": last_scores,
         # extras
         "label": LABELS[category],
         "other_category": other,
-        "severity": {sc.scale: sc.severity_band for sc in ep.scales if sc.severity_band},
+        "severity": severity,
         "next_booked": _iso(ep.next_booked),
         "risk_items": {r.scale: {"item": r.risk_item, "score": r.item_score, "date": _iso(r.measure_date)}
-                       for r in ep.risks},
-        "series": {sc.scale: sc.series for sc in ep.scales},
+                       for r in ep.risks} if ep.risks else {},
+        "series": series,
         "disengagement": drifting,
     }
 
