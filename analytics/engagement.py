@@ -75,7 +75,18 @@ def _with_rates(counts: pd.DataFrame) -> pd.DataFrame:
 
 
 def _attendance_counts(con: duckdb.DuckDBPyConnection, params: dict[str, Any], dimension: str) -> pd.DataFrame:
-    frame = _query(con, "attendance.sql", {**params, "dimension": dimension})
+    return _int_counts(_query(con, "attendance.sql", {**params, "dimension": dimension}))
+
+
+def _attendance_counts_all(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> dict[str, pd.DataFrame]:
+    """What :func:`_attendance_counts` gives for "overall" and for each of DIMENSIONS, from one pass
+    over the sessions (attendance_all.sql), for the report that shows them all."""
+    frame = _int_counts(_query(con, "attendance_all.sql", params))
+    return {dimension: frame[frame["dimension"] == dimension].drop(columns="dimension").reset_index(drop=True)
+            for dimension in ("overall", *DIMENSIONS)}
+
+
+def _int_counts(frame: pd.DataFrame) -> pd.DataFrame:
     for col in COUNTS:
         frame[col] = frame[col].astype("int64")
     return frame
@@ -92,8 +103,10 @@ def attendance_overall(con: duckdb.DuckDBPyConnection, settings: Settings) -> di
     return _overall(con, _prepared(con, settings))
 
 
-def _overall(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> dict[str, Any]:
-    frame = _attendance_counts(con, params, "overall")
+def _overall(con: duckdb.DuckDBPyConnection, params: dict[str, Any],
+             counts: pd.DataFrame | None = None) -> dict[str, Any]:
+    """``counts``: the "overall" counts when already read (:func:`_attendance_counts_all`)."""
+    frame = _attendance_counts(con, params, "overall") if counts is None else counts
     counts = {col: int(frame[col].sum()) for col in COUNTS}
     took_place = counts["attended"] + counts["no_show"] + counts["late_cancel"]
     return {
@@ -113,10 +126,14 @@ def attendance_by(con: duckdb.DuckDBPyConnection, settings: Settings, dimension:
     return _attendance_by(con, _prepared(con, settings), dimension)
 
 
-def _attendance_by(con: duckdb.DuckDBPyConnection, params: dict[str, Any], dimension: str) -> pd.DataFrame:
+def _attendance_by(con: duckdb.DuckDBPyConnection, params: dict[str, Any], dimension: str,
+                   counts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``counts``: that dimension's counts when already read (:func:`_attendance_counts_all`)."""
     if dimension not in DIMENSIONS:
         raise WaypointError(f"attendance cannot be broken down by {dimension!r}; choose one of {', '.join(DIMENSIONS)}")
-    frame = _attendance_counts(con, params, dimension).rename(columns={"value": dimension})
+    if counts is None:
+        counts = _attendance_counts(con, params, dimension)
+    frame = counts.rename(columns={"value": dimension})
     if dimension in INTEGER_DIMENSIONS:
         frame[dimension] = pd.array([None if pd.isna(v) else int(v) for v in frame[dimension]], dtype="Int64")
     frame = frame.sort_values(dimension, na_position="last", kind="stable").reset_index(drop=True)
@@ -639,18 +656,19 @@ def attendance_report(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
     """
     as_of = prepare(con, settings)
     params = _scope(settings, as_of)
-    attendance = _attendance_by(con, params, "clinician_id")
+    counts = _attendance_counts_all(con, params)      # every dimension's counts in one query
+    attendance = _attendance_by(con, params, "clinician_id", counts["clinician_id"])
     ends = _endings(con, params)
     retention = _retention_curve(con, params, None)
     report: dict[str, Any] = {
         "as_of": as_of,
-        "overall": _overall(con, params),
+        "overall": _overall(con, params, counts["overall"]),
         "by_clinician": records(_by_clinician(attendance, ends)),
         "retention": records(retention[["sessions", "survival", "ci_low", "ci_high"]]),
         "watch_list": records(_watch_list(con, params)),
     }
     for dimension in DIMENSIONS[1:]:
-        report[f"by_{dimension}"] = records(_attendance_by(con, params, dimension))
+        report[f"by_{dimension}"] = records(_attendance_by(con, params, dimension, counts[dimension]))
     report.update({
         "frequency": records(_frequency(con, params)),
         "intervals": records(_interval_summary(con, params)),
