@@ -485,11 +485,14 @@ def retention_curve(con: duckdb.DuckDBPyConnection, settings: Settings, by: str 
     return _retention_curve(con, _prepared(con, settings), by)
 
 
-def _retention_curve(con: duckdb.DuckDBPyConnection, params: dict[str, Any], by: str | None) -> pd.DataFrame:
+def _retention_curve(con: duckdb.DuckDBPyConnection, params: dict[str, Any], by: str | None,
+                     counts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``counts``: the grouping's counts when already read (:func:`_retention_counts_all`)."""
     if by is not None and by not in RETENTION_GROUPS:
         raise WaypointError(f"retention cannot be grouped by {by!r}; choose clinician_id or intake_severity")
     group = "all" if by is None else RETENTION_GROUPS[by]
-    counts = _over_retention(con, params, read_sql("engagement/retention_counts.sql"), {"group": group})
+    if counts is None:
+        counts = _over_retention(con, params, read_sql("engagement/retention_counts.sql"), {"group": group})
     if group == "all":
         codes, names = np.zeros(len(counts), dtype=np.int64), ["all"]
     elif group == "clinician_id":
@@ -504,6 +507,14 @@ def _retention_curve(con: duckdb.DuckDBPyConnection, params: dict[str, Any], by:
         return pd.DataFrame(columns=["group", "sessions", "survival", "ci_low", "ci_high", "at_risk"])
     return kaplan_meier_groups(counts["sessions"].to_numpy(), counts["dropout"].to_numpy(), codes, names,
                                weights=counts["episodes"].to_numpy())
+
+
+def _retention_counts_all(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> dict[str | None, pd.DataFrame]:
+    """retention_counts.sql's counts for each grouping (None: all; clinician_id; intake_severity)
+    from one pass over the episodes (retention_counts_all.sql), for the report that shows all three."""
+    frame = _over_retention(con, params, read_sql("engagement/retention_counts_all.sql"))
+    return {by: frame[frame["grouping"] == (by or "all")].drop(columns="grouping").reset_index(drop=True)
+            for by in (None, "clinician_id", "intake_severity")}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -659,7 +670,8 @@ def attendance_report(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
     counts = _attendance_counts_all(con, params)      # every dimension's counts in one query
     attendance = _attendance_by(con, params, "clinician_id", counts["clinician_id"])
     ends = _endings(con, params)
-    retention = _retention_curve(con, params, None)
+    retention_counts = _retention_counts_all(con, params)   # the three curves' counts in one query
+    retention = _retention_curve(con, params, None, retention_counts[None])
     report: dict[str, Any] = {
         "as_of": as_of,
         "overall": _overall(con, params, counts["overall"]),
@@ -675,8 +687,10 @@ def attendance_report(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
         "access": _access_waits(con, params),
         "endings": _endings_overall(ends),
         "dropout_funnel": records(_dropout_by_clinician(con, params, settings.small_number)),
-        "retention_by_clinician": records(_retention_curve(con, params, "clinician_id")),
-        "retention_by_intake_severity": records(_retention_curve(con, params, "intake_severity")),
+        "retention_by_clinician": records(_retention_curve(con, params, "clinician_id",
+                                                           retention_counts["clinician_id"])),
+        "retention_by_intake_severity": records(_retention_curve(con, params, "intake_severity",
+                                                                 retention_counts["intake_severity"])),
         "capacity": records(_capacity(con, params)),
         "sessions_delivered": records(_query(con, "sessions_delivered.sql", params)),
     })

@@ -1,11 +1,13 @@
-"""`waypoint attendance` reads every breakdown's counts in one query (attendance_all.sql): each of
-its by_* tables and its overall figures are exactly what the one-dimension functions give, in every
-scope, including the groups a dimension leaves out or keeps apart (no time, no modality)."""
+"""`waypoint attendance` reads every breakdown's counts in one query (attendance_all.sql) and the
+counts of its three retention curves in another (retention_counts_all.sql): each of its by_* tables,
+its overall figures and its curves are exactly what the one-figure functions give, in every scope,
+including the groups a breakdown leaves out or keeps apart (no time, no modality, no PHQ-9)."""
 from datetime import date
 
 import pytest
 
-from analytics.engagement import DIMENSIONS, attendance_by, attendance_overall, attendance_report, records
+from analytics.engagement import (DIMENSIONS, attendance_by, attendance_overall, attendance_report, records,
+                                  retention_curve)
 from analytics.settings import Settings
 from tests.builders import S, clinic
 
@@ -66,3 +68,39 @@ def test_nothing_in_scope_gives_zero_counts_and_empty_breakdowns():
     assert report["overall"] == {"attended": 0, "no_show": 0, "late_cancel": 0, "cancelled": 0,
                                  "attendance_rate": None, "no_show_rate": None}
     assert all(report[f"by_{d}"] == [] for d in DIMENSIONS[1:])
+
+
+def retention_clinic():
+    """Episodes of 1 to 5 attended sessions under two clinicians at two sites, some dropping out,
+    with intake PHQ-9s in three bands and one without a PHQ-9."""
+    rows = []
+    plan = [("p1", "c1", "north", 22, 5, "dropout"), ("p2", "c1", "north", 12, 3, "planned"),
+            ("p3", "c1", "south", 4, 2, "dropout"), ("p4", "c2", "south", 22, 4, None),
+            ("p5", "c2", "south", None, 1, "dropout"), ("p6", "c2", "north", 12, 5, "dropout"),
+            ("p7", "c1", "north", 17, 2, None)]
+    for patient, clinician, site, intake, sessions, ending in plan:
+        for k in range(sessions):
+            last = k == sessions - 1
+            scores = {"phq9": intake - k} if intake is not None else {}
+            rows.append(S(patient, f"2024-0{1 + k}-1{patient[1]}", clinician_id=clinician, site=site,
+                          discharge_reason=ending if last else None, **scores))
+    return clinic(rows)
+
+
+@pytest.mark.parametrize("settings", [Settings(), Settings(clinician_id="c2"), Settings(site="north"),
+                                      Settings(clinician_id="nobody")], ids=lambda s: repr(s)[:80])
+def test_the_reports_retention_curves_are_the_one_curve_figures(settings):
+    con = retention_clinic()
+    report = attendance_report(con, settings)
+    overall = records(retention_curve(con, settings))
+    assert report["retention"] == [{k: r[k] for k in ("sessions", "survival", "ci_low", "ci_high")} for r in overall]
+    assert report["retention_by_clinician"] == records(retention_curve(con, settings, "clinician_id"))
+    assert report["retention_by_intake_severity"] == records(retention_curve(con, settings, "intake_severity"))
+
+
+def test_the_reports_severity_curves_keep_episodes_without_a_phq9_last():
+    report = attendance_report(retention_clinic(), Settings())
+    groups = list(dict.fromkeys(r["group"] for r in report["retention_by_intake_severity"]))
+    assert groups[-1] == "no PHQ-9" and len(groups) == 5
+    assert list(dict.fromkeys(r["group"] for r in report["retention_by_clinician"])) == ["c1", "c2"]
+    assert report["retention"][0]["survival"] == round(6 / 7, 4)        # p5 left after one session
