@@ -504,11 +504,17 @@ def _read_facts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[
                        as_columns=True)
     if status["episode_id"] != series_episodes or status["scale"] != series_scales:
         raise AssertionError("readiness_status and readiness_scores differ in their episodes and scales")
-    # the scale's constants (registry, reliable change) on each of its rows
-    constants = {scale: dict(zip((*_REGISTRY, *_RC), (*registry, *rc)))
-                 for scale, (registry, rc) in _scale_constants(con).items()}
-    on_rows = [constants[scale] for scale in status["scale"]]
-    status.update({name: [c[name] for c in on_rows] for name in (*_REGISTRY, *_RC)})
+    # the scale's constants (registry, reliable change) on each of its rows, a column at a time
+    # (numpy's take of each scale's value: a Python lookup per row and field was 0.3 s at ten
+    # million sessions)
+    constants = _scale_constants(con)
+    position = {scale: i for i, scale in enumerate(constants)}
+    on_rows = np.array([position[scale] for scale in status["scale"]], dtype=np.intp)
+    per_scale = [(*registry, *rc) for registry, rc in constants.values()]
+    for i, name in enumerate((*_REGISTRY, *_RC)):
+        values = np.empty(len(per_scale), dtype=object)
+        values[:] = [row[i] for row in per_scale]
+        status[name] = values[on_rows].tolist()
     status["series"] = series
     facts = list(map(_new_scale_facts, zip(*(status[name] for name in _FIELDS))))
     scales = dict(_grouped(status["episode_id"], facts))
