@@ -27,14 +27,19 @@ COUNTS = ("attended", "no_show", "late_cancel", "cancelled")
 DIMENSIONS = ("clinician_id", "month", "weekday", "hour", "modality", "site", "session_number")
 INTEGER_DIMENSIONS = ("weekday", "hour", "session_number")
 _PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+ATTENDANCE_COUNTS = ("attendance.sql", "attendance_all.sql")   # over attendance_scope.sql's sessions
 
 
 # ---------------------------------------------------------------------------------------------
 # running the SQL
 # ---------------------------------------------------------------------------------------------
 def _query(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> pd.DataFrame:
-    """Run ``sql/engagement/<name>`` with the named parameters it uses (and only those)."""
+    """Run ``sql/engagement/<name>`` with the named parameters it uses (and only those). The
+    attendance counts (ATTENDANCE_COUNTS) read ``scoped``, the sessions attendance_scope.sql keeps:
+    it is given to them here, so that the scope is written once."""
     sql = read_sql(f"engagement/{name}")
+    if name in ATTENDANCE_COUNTS:
+        sql = f"WITH scoped AS (\n{read_sql('engagement/attendance_scope.sql')}\n)\nSELECT * FROM (\n{sql}\n) AS counted"
     used = set(_PARAM_RE.findall(sql))
     missing = used - set(params)
     if missing:

@@ -77,7 +77,7 @@ _FIGURE_SQL: dict[str, tuple[str, ...]] = {
     "active": ("outcomes/caseload.sql",),
     "rates": ("outcomes/rate_counts.sql",),
     "phq9_pre_post_d": ("outcomes/jt_pairs.sql",),
-    "attendance": ("engagement/attendance.sql",),
+    "attendance": ("engagement/attendance_scope.sql", "engagement/attendance.sql"),
     "episode_outcomes": ("outcomes/jt_reference.sql", "outcomes/jt_pairs.sql"),
     "trajectories": ("outcomes/jt_reference.sql", "outcomes/trajectories.sql"),
     "clinician_comparison": ("outcomes/rate_counts.sql", "outcomes/case_mix.sql"),
@@ -726,7 +726,7 @@ def sql_for(name: str) -> str:
     the work tables it reads, then its own files, each headed by its path under sql/."""
     if name not in _FIGURE_SQL:
         raise KeyError(f"no SQL recorded for {name!r}; known: {', '.join(figure_names())}")
-    files = list(_WORK_TABLES) if _FIGURE_SQL[name] != ("engagement/attendance.sql",) else list(_WORK_TABLES[:1])
+    files = list(_WORK_TABLES) if name != "attendance" else list(_WORK_TABLES[:1])   # reads w_sessions only
     files += [f for f in _FIGURE_SQL[name] if f not in files]
 
     def header(f: str) -> str:

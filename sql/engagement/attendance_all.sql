@@ -1,20 +1,12 @@
 -- Attendance counts by every dimension at once (engagement issue, "Attendance"): what
 -- attendance.sql gives for each dimension, in one pass over the sessions instead of eight
 -- (`waypoint attendance` shows them all; at ten million sessions eight queries took 1.0 s, this
--- one 0.6 s). Same scope, same statuses, same values: see attendance.sql.
+-- one 0.6 s). Same sessions, same values: see attendance.sql.
 -- One row per group: dimension ('overall', 'clinician_id', 'month', 'weekday', 'hour', 'modality',
 -- 'site', 'session_number'), value (text; NULL = not recorded), attended, no_show, late_cancel,
 -- cancelled. Overall has no row when no session is in scope, as in attendance.sql.
-WITH scoped AS (
-    SELECT status, clinician_id, modality, site, session_date, session_time, booked_number
-    FROM w_sessions
-    WHERE status IN ('attended', 'no_show', 'late_cancel', 'cancelled')
-      AND ($clinician_id IS NULL OR clinician_id = $clinician_id)
-      AND ($site IS NULL OR site = $site)
-      AND ($date_from IS NULL OR session_date >= $date_from)
-      AND ($date_to IS NULL OR session_date <= $date_to)
-),
-valued AS (
+-- Over `scoped`, the sessions attendance_scope.sql keeps (given to this query).
+WITH valued AS (
     SELECT status, clinician_id, modality, site, booked_number,
            EXTRACT(YEAR FROM session_date) AS year_value,
            EXTRACT(MONTH FROM session_date) AS month_value,
