@@ -109,9 +109,10 @@ def attendance_overall(con: duckdb.DuckDBPyConnection, settings: Settings) -> di
 
 
 def _overall(con: duckdb.DuckDBPyConnection, params: dict[str, Any],
-             counts: pd.DataFrame | None = None) -> dict[str, Any]:
-    """``counts``: the "overall" counts when already read (:func:`_attendance_counts_all`)."""
-    frame = _attendance_counts(con, params, "overall") if counts is None else counts
+             frame: pd.DataFrame | None = None) -> dict[str, Any]:
+    """``frame``: the "overall" counts when already read (:func:`_attendance_counts_all`)."""
+    if frame is None:
+        frame = _attendance_counts(con, params, "overall")
     counts = {col: int(frame[col].sum()) for col in COUNTS}
     took_place = counts["attended"] + counts["no_show"] + counts["late_cancel"]
     return {

@@ -505,8 +505,8 @@ def _read_facts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[
     if status["episode_id"] != series_episodes or status["scale"] != series_scales:
         raise AssertionError("readiness_status and readiness_scores differ in their episodes and scales")
     # the scale's constants (registry, reliable change) on each of its rows, a column at a time
-    # (numpy's take of each scale's value: a Python lookup per row and field was 0.3 s at ten
-    # million sessions)
+    # (numpy's take of each scale's value, instead of a Python lookup for each of nine fields on
+    # each of 600,000 rows at ten million sessions: about 0.1 s less)
     constants = _scale_constants(con)
     position = {scale: i for i, scale in enumerate(constants)}
     on_rows = np.array([position[scale] for scale in status["scale"]], dtype=np.intp)
@@ -970,8 +970,8 @@ def _record(ep: EpisodeFacts, cells: dict, th: ReadinessThresholds, rule: WatchR
     if drifting:
         reasons = reasons + [f"Drifting away ({drifting}): on the disengagement watch list; a call now may keep "
                              "them in treatment."]
-    # the scales' entries in one pass (four comprehensions over the scales were a tenth of the time
-    # of the whole clinic's records)
+    # the scales' entries in one pass, not four comprehensions over the same scales (a quarter of
+    # a million records at ten million sessions)
     first_scores, last_scores, severity, series = {}, {}, {}, {}
     for sc in ep.scales:
         scale = sc.scale
