@@ -72,7 +72,7 @@ def test_nothing_in_scope_gives_zero_counts_and_empty_breakdowns():
 
 def retention_clinic():
     """Episodes of 1 to 5 attended sessions under two clinicians at two sites, some dropping out,
-    with intake PHQ-9s in three bands and one without a PHQ-9."""
+    with intake PHQ-9s in four bands (22, 17, 12, 4) and one without a PHQ-9."""
     rows = []
     plan = [("p1", "c1", "north", 22, 5, "dropout"), ("p2", "c1", "north", 12, 3, "planned"),
             ("p3", "c1", "south", 4, 2, "dropout"), ("p4", "c2", "south", 22, 4, None),
