@@ -33,6 +33,15 @@ CASES = {
     "keys that are not text": [{1: "a", 2.5: "b", True: "c", None: "d"}, {1: [1], "x": {None: 2}}],
     "a tuple and nested empties": [(1, "a"), {"a": [[], {}], "b": [{}]}, [[[]]]],
     "text that looks like a separator": [{"a": ",\n  \"b\": 1", "c": "}", "d": "]\n"}],
+    # lists of flat dicts (a record's series) go to the C encoder a dict at a time; any other list
+    # of dicts is walked item by item
+    "a series of several scores": [{"series": {"phq9": [{"date": f"2025-04-{d:02}", "session_number": n, "score": s}
+                                                        for n, (d, s) in enumerate([(1, 15), (8, 12), (15, 9)], 1)]}}],
+    "flat dicts with an empty one among them": [[{"a": 1}, {}, {"b": 2}]],
+    "flat dicts with a nested one among them": [[{"a": 1}, {"b": [1]}, {"c": {"d": None}}]],
+    "flat dicts with keys that are not text": [[{1: "a", 2.5: None}, {True: 1.5, None: float("nan")}]],
+    "flat dicts with text like braces and separators": [[{"a": "{\n  }", "b": "},\n  {"}, {"c": "]", "d": "é"}]],
+    "flat dicts beside a scalar": [[{"a": 1}, 2, {"b": 3}]],
 }
 
 
@@ -74,3 +83,18 @@ def test_a_frame_is_written_a_slice_at_a_time_as_the_whole_would_be(rows, capsys
     print_json(frame)
     whole = json.loads(frame.to_json(orient="records", date_format="iso"))
     assert capsys.readouterr().out == json.dumps(whole, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_without_the_c_encoder_the_text_is_the_same(monkeypatch, capsys):
+    """Where Python has no C JSON encoder (not CPython), Python's own encoder writes the flat
+    containers: the same text."""
+    import analytics.cli as cli
+
+    monkeypatch.setattr(cli, "c_make_encoder", None)
+    monkeypatch.setattr(cli, "_FLAT_ENCODERS", {})
+    data = [CASES["a record as readiness writes it"][0], *CASES["floats: whole, tiny, huge, not a number, infinite"],
+            *CASES["flat dicts with keys that are not text"], *CASES["a series of several scores"]]
+    print_json(data)
+    assert capsys.readouterr().out == json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    assert cli._FLAT_ENCODERS   # ...and Python's encoder wrote them
+    assert all(isinstance(getattr(e, "__self__", None), json.JSONEncoder) for e in cli._FLAT_ENCODERS.values())
