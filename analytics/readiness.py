@@ -61,6 +61,7 @@ import math
 import os
 import re
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from datetime import date
 from pathlib import Path
@@ -394,23 +395,43 @@ def _facts_in_groups(con: duckdb.DuckDBPyConnection, params: dict[str, Any],
                      size: int) -> Iterator[list[EpisodeFacts]]:
     """The same facts, a group of clinicians at a time (about ``size`` episodes, a clinician never
     split), so that a caller who only counts holds one group's Python objects at once: the facts
-    of a quarter of a million episodes (ten million sessions) are about a gigabyte."""
+    of a quarter of a million episodes (ten million sessions) are about a gigabyte.
+
+    While Python makes one group's facts (and the caller its records), a worker thread has DuckDB
+    read the next group's columns: DuckDB lets go of the GIL while a query runs, so on two cores
+    its reading (about a fifth of readiness for the whole clinic) is mostly hidden. ``con`` is used
+    by one thread at a time: by the worker while a read is pending, and by this generator's caller
+    never between two groups (it only makes records); the last read is waited for before the
+    generator ends, however it ends."""
     _keep_fact_tables(con, params)
     per_clinician = con.execute(
         """SELECT clinician_id, count(*) FROM readiness_active
            WHERE ($clinician_id IS NULL OR clinician_id = $clinician_id) AND ($site IS NULL OR site = $site)
            GROUP BY clinician_id ORDER BY clinician_id""",
         {"clinician_id": params["clinician_id"], "site": params["site"]}).fetchall()
+    groups: list[dict[str, Any]] = []
     group: list[str] = []
     held = 0
     for i, (clinician, n) in enumerate(per_clinician):
         group.append(clinician)
         held += n
         if held >= size or i == len(per_clinician) - 1:
-            within = {**params, "low": group[0], "high": group[-1]}
-            _scope_episodes(con, within)
-            yield _read_facts(con, within)
+            groups.append({**params, "low": group[0], "high": group[-1]})
             group, held = [], 0
+    if not groups:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="waypoint-readiness") as reader:
+        pending = reader.submit(_fetch_group, con, groups[0])
+        for following in [*groups[1:], None]:
+            columns = pending.result()
+            if following is not None:
+                pending = reader.submit(_fetch_group, con, following)
+            yield _make_facts(columns)
+
+
+def _fetch_group(con: duckdb.DuckDBPyConnection, within: dict[str, Any]) -> "_FactColumns":
+    _scope_episodes(con, within)
+    return _fetch_facts(con, within)
 
 
 def _keep_fact_tables(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
@@ -461,16 +482,15 @@ def _scale_constants(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[tuple, t
     return {r[0]: (r[1:1 + len(_REGISTRY)], r[1 + len(_REGISTRY):]) for r in rows}
 
 
-def _series(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> tuple[list[str], list[str], list[list]]:
-    """Every outcome score of the episodes in readiness_scope as the records' series: the episode
-    and the scale of each series, and the series (dicts of date, session_number and score), in the
-    order of the episodes, then of the scales in the registry (as readiness_status is read).
+def _series_columns(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Every outcome score of the episodes in readiness_scope, as columns (:func:`_series` makes them
+    the records' series), in the order of the episodes, then of the scales in the registry (as
+    readiness_status is read).
 
-    Read as columns, with the episode and the scale on the first score of each series only: read
-    as rows, Python made a text for the episode and the scale of every score (about two seconds
-    more at ten million sessions, where there are 2.8 million scores). A day's ISO text is made
-    once and shared by every score on that day."""
-    columns = con.execute(
+    The episode and the scale are on the first score of each series only: read as rows, Python
+    made a text for the episode and the scale of every score (about two seconds more at ten
+    million sessions, where there are 2.8 million scores)."""
+    return con.execute(
         f"""SELECT CASE WHEN seq = 1 THEN episode_id END AS series_episode,
                    CASE WHEN seq = 1 THEN scale END AS series_scale, session_date,
                    CAST(session_number AS INTEGER) AS session_number, CAST(score AS INTEGER) AS score
@@ -479,6 +499,12 @@ def _series(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> tuple[lis
               AND ($low IS NULL OR clinician_id BETWEEN $low AND $high)
               AND episode_id IN (SELECT episode_id FROM readiness_scope)
             ORDER BY episode_id, {_scale_order_sql('scale')}, seq""", _clinician_filters(params)).fetchnumpy()
+
+
+def _series(columns: dict[str, np.ndarray]) -> tuple[list[str], list[str], list[list]]:
+    """The records' series from :func:`_series_columns`: the episode and the scale of each series,
+    and the series (dicts of date, session_number and score). A day's ISO text is made once and
+    shared by every score on that day."""
     days, at = np.unique(columns["session_date"].astype("datetime64[D]"), return_inverse=True)
     texts = np.array([_iso(d) for d in days.tolist()], dtype=object)
     points = [{"date": d, "session_number": n, "score": v}
@@ -493,21 +519,53 @@ _new_scale_facts = functools.partial(tuple.__new__, ScaleFacts)       # ScaleFac
 _new_episode_facts = functools.partial(tuple.__new__, EpisodeFacts)   # Python call per row
 
 
+class _FactColumns(NamedTuple):
+    """What DuckDB reads for the facts of the episodes in readiness_scope (:func:`_fetch_facts`),
+    before Python makes them facts (:func:`_make_facts`)."""
+
+    series: dict[str, np.ndarray]
+    status: dict[str, list]
+    constants: dict[str, tuple[tuple, tuple]]
+    risk_rows: list[tuple]
+    active: dict[str, list]
+
+
+def _fetch_facts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> _FactColumns:
+    """The columns of the facts of the episodes in readiness_scope, each table read a column at a
+    time (for the quarter of a million active episodes of ten million sessions, about 6 s against
+    about 10 s a row at a time)."""
+    return _FactColumns(
+        series=_series_columns(con, params),
+        status=_in_scope(con, "readiness_status", params, f"x.episode_id, {_scale_order_sql('x.scale')}",
+                         ["episode_id", *_VARYING],
+                         ("readiness_trend", ("episode_id", "scale"), ["trend_slope", "trend_low", "trend_high"]),
+                         as_columns=True),
+        constants=_scale_constants(con),
+        risk_rows=_in_scope(con, "readiness_risk", params, f"x.episode_id, {_scale_order_sql('x.scale')}",
+                            ["episode_id", "scale", "measure_date", "risk_item", "risk_threshold", "item_score",
+                             "flagged"]),
+        active=_in_scope(con, "readiness_active", params, "x.episode_id",
+                         ["episode_id", "patient_id", "clinician_id", "last_session", "attended_sessions",
+                          "next_booked", "missed_in_a_row", "days_since_attended"],
+                         ("readiness_category", ("episode_id",), ["category", "other_category"]), as_columns=True))
+
+
 def _read_facts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[EpisodeFacts]:
-    """The facts of the episodes in readiness_scope, read and made a column at a time (for the
-    quarter of a million active episodes of ten million sessions, about 6 s against about 10 s a
-    row at a time)."""
-    series_episodes, series_scales, series = _series(con, params)
-    status = _in_scope(con, "readiness_status", params, f"x.episode_id, {_scale_order_sql('x.scale')}",
-                       ["episode_id", *_VARYING],
-                       ("readiness_trend", ("episode_id", "scale"), ["trend_slope", "trend_low", "trend_high"]),
-                       as_columns=True)
+    """The facts of the episodes in readiness_scope."""
+    return _make_facts(_fetch_facts(con, params))
+
+
+def _make_facts(columns: _FactColumns) -> list[EpisodeFacts]:
+    """The facts, from the columns DuckDB read (no query: :func:`_facts_in_groups` makes one
+    group's facts while DuckDB reads the next)."""
+    series_episodes, series_scales, series = _series(columns.series)
+    status = columns.status
     if status["episode_id"] != series_episodes or status["scale"] != series_scales:
         raise AssertionError("readiness_status and readiness_scores differ in their episodes and scales")
     # the scale's constants (registry, reliable change) on each of its rows, a column at a time
     # (numpy's take of each scale's value, instead of a Python lookup for each of nine fields on
     # each of 600,000 rows at ten million sessions: about 0.1 s less)
-    constants = _scale_constants(con)
+    constants = columns.constants
     position = {scale: i for i, scale in enumerate(constants)}
     on_rows = np.array([position[scale] for scale in status["scale"]], dtype=np.intp)
     per_scale = [(*registry, *rc) for registry, rc in constants.values()]
@@ -518,14 +576,9 @@ def _read_facts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[
     status["series"] = series
     facts = list(map(_new_scale_facts, zip(*(status[name] for name in _FIELDS))))
     scales = dict(_grouped(status["episode_id"], facts))
-    risk_rows = _in_scope(con, "readiness_risk", params, f"x.episode_id, {_scale_order_sql('x.scale')}",
-                          ["episode_id", "scale", "measure_date", "risk_item", "risk_threshold", "item_score",
-                           "flagged"])
+    risk_rows = columns.risk_rows
     risks = dict(_grouped([r[0] for r in risk_rows], [RiskFacts._make(r[1:]) for r in risk_rows]))
-    active = _in_scope(con, "readiness_active", params, "x.episode_id",
-                       ["episode_id", "patient_id", "clinician_id", "last_session", "attended_sessions",
-                        "next_booked", "missed_in_a_row", "days_since_attended"],
-                       ("readiness_category", ("episode_id",), ["category", "other_category"]), as_columns=True)
+    active = columns.active
     episodes = active["episode_id"]
     return list(map(_new_episode_facts, zip(
         episodes, active["patient_id"], active["clinician_id"], active["last_session"],
