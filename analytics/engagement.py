@@ -473,11 +473,12 @@ def kaplan_meier_groups(sessions, dropout, codes, names: list[str],
 
 
 def _rounded(values: np.ndarray, defined: np.ndarray) -> list[float | None]:
-    return [_round4(v) if ok else None for v, ok in zip(values.ravel().tolist(), defined.ravel().tolist())]
-
-
-def _round4(value: float) -> float | None:
-    return None if value is None or not np.isfinite(value) else round(float(value), 4)
+    """Each value rounded to 4 places by Python's round (correctly rounded, as the figures always
+    were), None where it is not ``defined`` or not finite. Which is which is decided for the whole
+    array at once: a Python call per value was a tenth of the attendance report at ten million
+    sessions (360,000 values in the retention curves by clinician)."""
+    kept = (np.isfinite(values) & defined).ravel().tolist()
+    return [round(v, 4) if ok else None for v, ok in zip(values.astype(float).ravel().tolist(), kept)]
 
 
 def retention_curve(con: duckdb.DuckDBPyConnection, settings: Settings, by: str | None = None) -> pd.DataFrame:
