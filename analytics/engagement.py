@@ -475,8 +475,8 @@ def kaplan_meier_groups(sessions, dropout, codes, names: list[str],
 def _rounded(values: np.ndarray, defined: np.ndarray) -> list[float | None]:
     """Each value rounded to 4 places by Python's round (correctly rounded, as the figures always
     were), None where it is not ``defined`` or not finite. Which is which is decided for the whole
-    array at once: a Python call per value was a tenth of the attendance report at ten million
-    sessions (360,000 values in the retention curves by clinician)."""
+    array at once: a Python call per value cost about 0.4 s of the attendance report's 5 s at ten
+    million sessions (360,000 values in the retention curves by clinician)."""
     kept = (np.isfinite(values) & defined).ravel().tolist()
     return [round(v, 4) if ok else None for v, ok in zip(values.astype(float).ravel().tolist(), kept)]
 

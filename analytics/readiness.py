@@ -399,10 +399,11 @@ def _facts_in_groups(con: duckdb.DuckDBPyConnection, params: dict[str, Any],
 
     While Python makes one group's facts (and the caller its records), a worker thread has DuckDB
     read the next group's columns: DuckDB lets go of the GIL while a query runs, so on two cores
-    its reading (about a fifth of readiness for the whole clinic) is mostly hidden. ``con`` is used
-    by one thread at a time: by the worker while a read is pending, and by this generator's caller
-    never between two groups (it only makes records); the last read is waited for before the
-    generator ends, however it ends."""
+    the queries run beside the records (turning their results into Python values still takes
+    turns with them; benchmarks/RESULTS.md, seventeenth round). ``con`` is used by one thread at
+    a time: by the worker while a read is pending, and by this generator's caller never between
+    two groups (it only makes records); the last read is waited for before the generator ends,
+    however it ends."""
     _keep_fact_tables(con, params)
     per_clinician = con.execute(
         """SELECT clinician_id, count(*) FROM readiness_active
@@ -429,7 +430,7 @@ def _facts_in_groups(con: duckdb.DuckDBPyConnection, params: dict[str, Any],
             yield _make_facts(columns)
 
 
-def _fetch_group(con: duckdb.DuckDBPyConnection, within: dict[str, Any]) -> "_FactColumns":
+def _fetch_group(con: duckdb.DuckDBPyConnection, within: dict[str, Any]) -> _FactColumns:
     _scope_episodes(con, within)
     return _fetch_facts(con, within)
 
