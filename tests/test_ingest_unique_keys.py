@@ -81,3 +81,34 @@ def test_the_check_finds_a_key_another_import_already_wrote(tmp_path):
     con.execute("INSERT INTO sessions SELECT * REPLACE (2 AS batch_id) FROM sessions")
     with pytest.raises(KeysRepeated, match=r"\(sessions 'p1\|c1\|2025-01-06\|'\)"):
         ingest.check_unique_keys(con, 2)
+
+
+@pytest.fixture
+def one_hash_for_every_key(monkeypatch):
+    """The check first groups the batch's keys by a number hashed from them; two keys can share a
+    hash. With every key given the same hash, only the keys themselves can tell them apart."""
+    import re
+
+    read_sql = ingest.read_sql
+
+    def every_key_one_hash(name: str) -> str:
+        sql = read_sql(name)
+        if name == "ingest/check_unique_keys.sql":
+            sql, n = re.subn(r"\bhash\([^()]*\)", "CAST(0 AS UBIGINT)", sql)
+            assert n == 6
+        return sql
+
+    monkeypatch.setattr(ingest, "read_sql", every_key_one_hash)
+
+
+def test_keys_that_share_a_hash_are_not_taken_for_repeats(tmp_path, one_hash_for_every_key):
+    con = fresh()
+    result = import_file(con, csv_file(tmp_path, f"{HEADER}\np1,c1,2025-01-06,attended,18,12,1\n"
+                                                 "p1,c1,2025-01-13,attended,15,11,0\n"
+                                                 "p2,c2,2025-01-06,attended,9,8,0\n"))
+    assert result.new_rows == 3
+    con.execute("INSERT INTO sessions SELECT * FROM sessions WHERE patient_id = 'p2'")
+    with pytest.raises(KeysRepeated) as caught:
+        ingest.check_unique_keys(con, 1)
+    assert "sessions 'p2|c2|2025-01-06|'" in str(caught.value)
+    assert "p1" not in str(caught.value)
