@@ -399,14 +399,17 @@ def _load_raw(con: duckdb.DuckDBPyConnection, src: Source) -> tuple[int, pd.Data
     for t in ("_in_raw", "_in_read", "_in_reject_errors", "_in_reject_scans"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(src.headers))) + "}"
+    # read with an empty line column, numbered below: in place for the usual file (every row read,
+    # no blank line), which spares a second copy of the file (at ten million rows 3-4 s, beyond
+    # the memory limit); through a numbered copy otherwise
     con.execute(
-        f"""CREATE TEMP TABLE _in_read AS SELECT * FROM read_csv({_lit(str(src.readable))},
+        f"""CREATE TEMP TABLE _in_raw AS SELECT CAST(NULL AS BIGINT) AS line, * FROM read_csv({_lit(str(src.readable))},
                 delim = {_lit(src.delimiter)}, quote = '"', escape = '"', header = true,
                 auto_detect = false, columns = {columns}, store_rejects = true,
                 rejects_table = '_in_reject_errors', rejects_scan = '_in_reject_scans',
                 max_line_size = 16777216)"""
     )
-    accepted = scalar(con, "SELECT count(*) FROM _in_read")
+    accepted = scalar(con, "SELECT count(*) FROM _in_raw")
     bad = con.execute(
         r"""WITH e AS (
                 SELECT line, csv_line, error_type,
@@ -438,30 +441,34 @@ def _load_raw(con: duckdb.DuckDBPyConnection, src: Source) -> tuple[int, pd.Data
     if starts is not None and len(starts) == accepted:
         # blank lines between rows: the rows DuckDB read are numbered past them (as DuckDB numbers
         # the rows it rejects)
+        con.execute("ALTER TABLE _in_raw RENAME TO _in_read")
         con.register("_in_line_map", pd.DataFrame({"idx": range(accepted), "line": starts}, dtype="int64"))
         try:
             con.execute(
                 """CREATE TEMP TABLE _in_raw AS
-                   SELECT m.line, r.* EXCLUDE (idx)
+                   SELECT m.line, r.* EXCLUDE (idx, line)
                    FROM (SELECT rowid - (SELECT min(rowid) FROM _in_read) AS idx, * FROM _in_read) r
                    JOIN _in_line_map m USING (idx)""")
         finally:
             con.unregister("_in_line_map")
+        con.execute("DROP TABLE _in_read")
     elif len(bad):
+        con.execute("ALTER TABLE _in_raw RENAME TO _in_read")
         con.execute(
             f"""CREATE TEMP TABLE _in_raw AS
                 WITH lines AS (
                     SELECT range AS line FROM range(2, {accepted + len(bad) + 2})
                     WHERE range NOT IN (SELECT line FROM _in_reject_errors)),
                 numbered AS (SELECT line, row_number() OVER (ORDER BY line) - 1 AS idx FROM lines)
-                SELECT n.line, r.* FROM (SELECT rowid - (SELECT min(rowid) FROM _in_read) AS idx, * FROM _in_read) r
+                SELECT n.line, r.* EXCLUDE (line)
+                FROM (SELECT rowid - (SELECT min(rowid) FROM _in_read) AS idx, * FROM _in_read) r
                 JOIN numbered n USING (idx)"""
         )
         con.execute("ALTER TABLE _in_raw DROP COLUMN idx")
+        con.execute("DROP TABLE _in_read")
     else:
-        con.execute("CREATE TEMP TABLE _in_raw AS SELECT CAST(rowid - (SELECT min(rowid) FROM _in_read) + 2 AS BIGINT) "
-                    "AS line, * FROM _in_read")
-    con.execute("DROP TABLE _in_read")
+        # every row read, in file order, from line 2: the line is the row's place in the table
+        con.execute("UPDATE _in_raw SET line = rowid - (SELECT min(rowid) FROM _in_raw) + 2")
     return accepted + len(bad), bad
 
 

@@ -48,3 +48,17 @@ def test_the_rejects_file_and_the_notes_use_the_same_numbers(tmp_path):
     assert "  1 empty row(s), only delimiters (the first on line 5), left out" in result.summary().splitlines()
     assert rejects(con, result.batch_id) == [(6, "PHQ-9 99 is outside 0–27")]
     assert (tmp_path / "rejects.csv").read_text().splitlines()[1].split(",")[1] == "6"
+
+
+@pytest.mark.parametrize("blank_line", [False, True])
+def test_rows_after_one_the_reader_rejects_keep_their_lines(tmp_path, blank_line):
+    # the reader's own rejects (too few, too many fields) are numbered by DuckDB; the rows it read
+    # after them are numbered by Waypoint, past the rejected lines (and past a blank line)
+    rows = [HEADER, GOOD.format(n=1), "p2,c1,2025-01-02,attended,9", "p3,c1,2025-01-03,attended,12,9,5",
+            GOOD.format(n=4), "p5,c1,2025-01-05,attended,99,9", GOOD.format(n=6)]
+    if blank_line:
+        rows.insert(5, "")
+    result, rejected = imported(tmp_path, "\n".join(rows) + "\n")
+    assert [line for line, _ in rejected] == [3, 4, 7 if blank_line else 6]
+    assert rejected[-1][1] == "PHQ-9 99 is outside 0–27"
+    assert result.new_rows == 3
