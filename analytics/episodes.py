@@ -46,9 +46,9 @@ def assign_episodes(con: duckdb.DuckDBPyConnection, gap_days: int = 180) -> None
     con.execute("DELETE FROM episodes")
     con.execute(
         """INSERT INTO episodes
-           SELECT s.episode_id, min(s.patient_id), min(a.source), min(s.session_date), max(s.session_date)
-           FROM sessions s JOIN _episode_assignment a USING (session_key)
-           GROUP BY s.episode_id"""
+           SELECT episode_id, min(patient_id), min(source), min(session_date), max(session_date)
+           FROM _episode_assignment
+           GROUP BY episode_id"""
     )
     con.execute("DROP TABLE _episode_assignment")
     con.execute(
