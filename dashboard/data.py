@@ -32,6 +32,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from analytics.access import Viewer
 from analytics.db import connect, is_empty, resolve_path
 from analytics.settings import Settings, load_settings
 
@@ -494,13 +495,20 @@ def patient_expected(patient_id: str, episode_id: str, scale: str, severity_band
 # ---------------------------------------------------------------------------------------------
 # the audit log (analytics/audit.py)
 # ---------------------------------------------------------------------------------------------
-def audit(action: str, *, patient_id: str | None = None, batch_id: int | None = None,
-          detail: str | None = None, user: str | None = None) -> None:
-    """One audit row for the current viewer (``user`` only for a refused sign-in)."""
-    from analytics import audit as audit_log
-    from dashboard.auth import current_viewer
+def current_viewer() -> Viewer | None:
+    """The viewer of this browser session (``dashboard.auth.current_viewer``)."""
+    from dashboard.auth import current_viewer as viewer_of_session
 
-    viewer = current_viewer()
+    return viewer_of_session()
+
+
+def audit(action: str, *, patient_id: str | None = None, batch_id: int | None = None,
+          detail: str | None = None, user: str | None = None, viewer: Viewer | None = None) -> None:
+    """One audit row for the current viewer (``user`` only for a refused sign-in; ``viewer`` for
+    work done outside the page's script run, where the browser session is not known)."""
+    from analytics import audit as audit_log
+
+    viewer = viewer or current_viewer()
     with cursor() as cur:
         audit_log.record(cur, user=user or (viewer.user if viewer else "unknown"),
                          role=viewer.role if viewer and not user else None, action=action,
@@ -515,9 +523,9 @@ def audit_patient_view(patient_id: str) -> None:
     seen.add(patient_id)
 
 
-def audit_export(name: str) -> None:
-    """A download button's callback: who exported which table."""
-    audit("export", detail=name)
+def audit_export(name: str, viewer: Viewer | None = None) -> None:
+    """Who exported which table (``dashboard.ui.exported_csv``, as the file is made)."""
+    audit("export", detail=name, viewer=viewer)
 
 
 def suppress_below() -> int:

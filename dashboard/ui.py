@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 import streamlit as st
@@ -78,12 +78,26 @@ def table(frame: pd.DataFrame, name: str, *, column_config: dict | None = None, 
     shown = st.dataframe(frame, hide_index=True, column_config=column_config, key=key, height=height,
                          column_order=column_order, **kwargs)
     st.download_button(
-        "Download CSV", csv_bytes(csv), file_name=f"waypoint-{slug(name)}.csv",
-        mime="text/csv", key=f"dl-{key or slug(name)}", icon=":material/download:",
-        on_click=data.audit_export, args=(name,),   # the audit log records who exported what
+        "Download CSV", exported_csv(csv, name), file_name=f"waypoint-{slug(name)}.csv",
+        mime="text/csv", key=f"dl-{key or slug(name)}", icon=":material/download:", on_click="ignore",
         help=f"{name}: every row and column of this table as a CSV file.",
     )
     return shown
+
+
+def exported_csv(frame: pd.DataFrame, name: str) -> Callable[[], bytes]:
+    """What a table's download button gives: the file, made when the viewer clicks (Streamlit runs
+    it outside the page's script run), after the audit log has recorded who exported which table.
+    The row is written before the file exists, so no download leaves without its row, even when the
+    viewer moves to another page or closes the tab at once (recorded on the rerun after the click, it
+    could be lost then). The viewer is the one the page was drawn for."""
+    viewer = data.current_viewer()
+
+    def make() -> bytes:
+        data.audit_export(name, viewer)
+        return csv_bytes(frame)
+
+    return make
 
 
 def with_labels(column_config: dict | None, labels: dict[str, str] | None) -> dict | None:
