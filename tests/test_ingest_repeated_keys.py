@@ -1,8 +1,8 @@
 """Keys given more than once in a file are found by a number hashed from the key, then decided by
 the key's text (sql/ingest/classify_sessions.sql, classify_measurements.sql): two different
-sessions or scores whose keys happened to share a hash must still be two. A real collision of 64-bit hashes cannot be written down,
-so these tests also run the import with every key given the same hash, where only the text can tell
-the keys apart, and expect the same outcome line for line."""
+sessions or scores whose keys happened to share a hash must still be two. A real collision of
+64-bit hashes cannot be written down, so these tests also run the import with every key given the
+same hash, where only the text can tell the keys apart, and expect the same outcome line for line."""
 from __future__ import annotations
 
 import pytest
