@@ -117,6 +117,22 @@ def test_expected_band_table_by_scale_band_and_session():
     assert severe["n_episodes"].tolist() == [3] * 6 and not severe["usable"].any()
 
 
+def test_an_episode_counts_once_in_its_cell_whatever_file_its_scores_came_from():
+    # r00-r04: a measurement file's score beside the session log's at their third session (a
+    # database imported into before 2 Dec 2026 may hold both); r05-r09: their fifth session's score
+    # from a measurement file only
+    con = clinic(reference(20))
+    for i in range(10):
+        k = 2 if i < 5 else 4
+        day = REF_START + timedelta(days=7 * k + i)
+        if k == 4:
+            con.execute("DELETE FROM measurements WHERE measurement_key = ?", [f"r{i:02d}|c1|{day}||phq9"])
+        con.execute("INSERT INTO measurements VALUES (?, NULL, ?, ?, 'phq9', 27, 1)", [f"r{i:02d}|{day}|phq9", f"r{i:02d}", day])
+    band = expected_band(con, Settings(), scale="phq9")
+    assert band["session_number"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert band["n_episodes"].tolist() == [20] * 6
+
+
 def _second_session_cell(scores: list[int]):
     """The expected band's cell at session 2 of finished episodes that start at PHQ-9 12 (moderate)
     and score ``scores`` at their second session."""

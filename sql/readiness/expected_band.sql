@@ -24,7 +24,7 @@ reference AS (
     JOIN readiness_bands b ON b.scale = f.scale AND f.score BETWEEN b.low AND b.high
 ),
 cell_scores AS (
-    SELECT x.scale, x.severity_band, x.band_order, w.session_number, w.episode_id, w.score
+    SELECT x.scale, x.severity_band, x.band_order, w.session_number, w.episode_id, w.score, w.tie_key
     FROM reference x
     JOIN w_scores w ON w.episode_id = x.episode_id AND w.scale = x.scale
     JOIN scale_registry r ON r.scale = x.scale
@@ -65,7 +65,12 @@ interpolated AS (
     GROUP BY scale, severity_band, band_order, session_number, which
 ),
 counts AS (
-    SELECT scale, severity_band, session_number, count(DISTINCT episode_id) AS n_episodes
+    -- an episode's scale has one score at a session unless two were given there, and those two
+    -- both carry a tie_key: so the episodes are the scores without one, and the distinct
+    -- episodes of those with one (counting every distinct episode took three times as long)
+    SELECT scale, severity_band, session_number,
+           CAST(sum(CASE WHEN tie_key IS NULL THEN 1 ELSE 0 END)
+                + count(DISTINCT CASE WHEN tie_key IS NOT NULL THEN episode_id END) AS BIGINT) AS n_episodes
     FROM cell_scores
     GROUP BY scale, severity_band, session_number
 )
