@@ -127,7 +127,8 @@ def test_an_episode_counts_once_in_its_cell_whatever_file_its_scores_came_from()
         day = REF_START + timedelta(days=7 * k + i)
         if k == 4:
             con.execute("DELETE FROM measurements WHERE measurement_key = ?", [f"r{i:02d}|c1|{day}||phq9"])
-        con.execute("INSERT INTO measurements VALUES (?, NULL, ?, ?, 'phq9', 27, 1)", [f"r{i:02d}|{day}|phq9", f"r{i:02d}", day])
+        con.execute("INSERT INTO measurements VALUES (?, NULL, ?, ?, 'phq9', 27, 1)",
+                    [f"r{i:02d}|{day}|phq9", f"r{i:02d}", day])
     band = expected_band(con, Settings(), scale="phq9")
     assert band["session_number"].tolist() == [1, 2, 3, 4, 5, 6]
     assert band["n_episodes"].tolist() == [20] * 6

@@ -48,7 +48,8 @@ def _clinic(tmp_path: Path, seed: int):
 
 
 def _by_definition(con) -> dict[tuple, tuple]:
-    rows = con.execute("SELECT episode_id, scale, session_number, tie_key, score, session_date FROM w_scores").fetchall()
+    rows = con.execute(
+        "SELECT episode_id, scale, session_number, tie_key, score, session_date FROM w_scores").fetchall()
     scores: dict[tuple, list] = {}
     for episode, scale, number, tie, score, day in rows:
         scores.setdefault((episode, scale), []).append((number, tie is None, tie or "", score, day))
@@ -65,8 +66,9 @@ def test_first_and_last_scores_and_scored_sessions_are_as_defined(tmp_path, seed
     con = _clinic(tmp_path, seed)
     ties = con.execute("""SELECT count(*) FROM (SELECT episode_id, scale, session_number FROM w_scores
                           GROUP BY ALL HAVING count(*) > 1)""").fetchone()[0]
-    untied_with_keys = con.execute("""SELECT count(*) FROM (SELECT episode_id, scale FROM w_scores GROUP BY ALL
-                                      HAVING count(tie_key) > 0 AND count(*) = count(DISTINCT session_number))""").fetchone()[0]
+    untied_with_keys = con.execute(
+        """SELECT count(*) FROM (SELECT episode_id, scale FROM w_scores GROUP BY ALL
+           HAVING count(tie_key) > 0 AND count(*) = count(DISTINCT session_number))""").fetchone()[0]
     assert ties >= 3 and untied_with_keys >= 1      # both kinds of episode scale are in the clinic
     table = {(r[0], r[1]): tuple(r[2:]) for r in con.execute(
         """SELECT episode_id, scale, scored_sessions, first_score, first_date, first_session,
