@@ -119,6 +119,6 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> date | None:
                     {"as_of": as_of, "lost_contact_days": settings.lost_contact_days,
                      "min_treatment_sessions": settings.min_treatment_sessions},
                     cluster_by="patient_id, episode_id")                 # one patient's episodes
-    workcache.table(con, "w_scores", read_sql("episodes/w_scores.sql"),
-                    cluster_by="patient_id, episode_id, session_number")  # one patient's scores
+    # stored by patient, episode and session number, which its SQL orders by itself
+    workcache.table(con, "w_scores", read_sql("episodes/w_scores.sql"))
     return found

@@ -14,8 +14,8 @@
 -- the same patient, date and scale can share a session (their keys are session_key|scale and
 -- patient|date|scale, each unique), and an import now keeps only the session log's; a database
 -- imported into before 2 Dec 2026 may hold both. Ordered by (session_number, tie_key), scores come
--- in the order of (session_number, measurement_key). Stored in patient order (analytics/episodes.py),
--- the two keys of about 60 characters were most of the sort: at ten million sessions the table
+-- in the order of (session_number, measurement_key). Stored in patient order (below), the
+-- two keys of about 60 characters were most of the sort: at ten million sessions the table
 -- was built in 26.5 s with them, in 8.9 s without.
 WITH by_date AS (
     SELECT s.episode_id, s.patient_id, s.clinician_id, s.session_key, s.session_date, s.session_number,
@@ -37,9 +37,24 @@ by_session AS (
     LEFT JOIN (SELECT DISTINCT session_key, scale FROM matched_by_date) t
            ON t.session_key = m.session_key AND t.scale = m.scale
     WHERE m.session_key IS NOT NULL AND s.status = 'attended'
+),
+scores AS (
+    SELECT * FROM by_session
+    UNION ALL
+    SELECT episode_id, patient_id, clinician_id, session_date, session_number, scale, score,
+           measurement_key AS tie_key
+    FROM matched_by_date
+),
+-- Stored in patient order (one patient's scores in few row groups): by patient, episode and
+-- session number. An episode has one patient, so its place among the episodes in that order
+-- (w_episodes: one row per episode of w_sessions) stands for both texts, and the sort compares
+-- two numbers: at ten million sessions (16.8 million scores) it was built in 8.6-8.8 s instead
+-- of 10.0-12.0 s.
+episode_order AS (
+    SELECT episode_id, row_number() OVER (ORDER BY patient_id, episode_id) AS episode_pos
+    FROM w_episodes
 )
-SELECT * FROM by_session
-UNION ALL
-SELECT episode_id, patient_id, clinician_id, session_date, session_number, scale, score,
-       measurement_key AS tie_key
-FROM matched_by_date
+SELECT x.*
+FROM scores x
+JOIN episode_order o ON o.episode_id = x.episode_id
+ORDER BY o.episode_pos, x.session_number
