@@ -48,8 +48,8 @@ scores AS (
 -- Stored in patient order (one patient's scores in few row groups): by patient, episode and
 -- session number. An episode has one patient, so its place among the episodes in that order
 -- (w_episodes: one row per episode of w_sessions) stands for both texts, and the sort compares
--- two numbers: at ten million sessions (16.8 million scores) it was built in 8.6-8.8 s instead
--- of 10.0-12.0 s.
+-- two numbers: at ten million sessions (16.8 million scores) the table was built in 8.9 s
+-- instead of 10.4-11.1 s (benchmarks/RESULTS.md, twentieth round).
 episode_order AS (
     SELECT episode_id, row_number() OVER (ORDER BY patient_id, episode_id) AS episode_pos
     FROM w_episodes
