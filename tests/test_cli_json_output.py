@@ -4,6 +4,7 @@ whatever the list holds and however long it is."""
 import json
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -98,3 +99,46 @@ def test_without_the_c_encoder_the_text_is_the_same(monkeypatch, capsys):
     assert capsys.readouterr().out == json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     assert cli._FLAT_ENCODERS   # ...and Python's encoder wrote them
     assert all(isinstance(getattr(e, "__self__", None), json.JSONEncoder) for e in cli._FLAT_ENCODERS.values())
+
+
+def _frame_of_every_kind(rows: int) -> pd.DataFrame:
+    """Columns of every kind the figures' frames hold (and some they do not), missing values in each."""
+    gap = [i % 4 == 1 for i in range(rows)]
+    return pd.DataFrame({
+        "Int64": pd.array([None if g else i * 7 - 3 for i, g in enumerate(gap)], dtype="Int64"),
+        "int64": np.arange(rows, dtype="int64") - 2,
+        "int32": np.arange(rows, dtype="int32"),
+        "uint64": np.full(rows, 2**64 - 1, dtype="uint64"),
+        "str": pd.array([None if g else ["p1", "é \"quoted\"\n", "</a>", "😀", ""][i % 5] for i, g in enumerate(gap)],
+                        dtype="str"),
+        "string": pd.array([None if g else f"c{i}" for i, g in enumerate(gap)], dtype="string"),
+        "object text": [None if g else f"t{i}" for i, g in enumerate(gap)],
+        "dates": [None if g else date(2025, 1, 1 + i % 28) for i, g in enumerate(gap)],
+        "Float64": pd.array([None if g else i / 3 for i, g in enumerate(gap)], dtype="Float64"),
+        "float64": [float("nan") if g else -i * 0.1 for i, g in enumerate(gap)],
+        "bool": [i % 2 == 0 for i in range(rows)],
+        "boolean": pd.array([None if g else i % 3 == 0 for i, g in enumerate(gap)], dtype="boolean"),
+        "datetime": pd.to_datetime([None if g else f"2025-03-{1 + i % 28:02} 14:30" for i, g in enumerate(gap)]),
+        "category": pd.Categorical([["a", "b"][i % 2] for i in range(rows)]),
+    })
+
+
+@pytest.mark.parametrize("rows", [1, 5, 10_001])
+def test_a_frame_of_every_kind_of_column_is_pandas_own_json_of_it(rows, capsys):
+    frame = _frame_of_every_kind(rows)
+    print_json(frame)
+    whole = json.loads(frame.to_json(orient="records", date_format="iso"))
+    assert capsys.readouterr().out == json.dumps(whole, indent=2, ensure_ascii=False) + "\n"
+
+
+@pytest.mark.parametrize("columns", [[0, 1, 2], ["a", 2.5, None]], ids=["numbers", "a number and no name"])
+def test_a_frame_whose_column_names_are_not_texts_is_pandas_own_json_of_it(columns, capsys):
+    frame = pd.DataFrame([[1, "x", None], [2, None, 0.5]], columns=columns)
+    print_json(frame)
+    whole = json.loads(frame.to_json(orient="records", date_format="iso"))
+    assert capsys.readouterr().out == json.dumps(whole, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_a_frame_with_a_column_name_twice_is_refused_as_pandas_refuses_it():
+    with pytest.raises(ValueError, match="columns must be unique"):
+        print_json(pd.DataFrame([[1, "x", None]], columns=["a", "a", "b"]))
