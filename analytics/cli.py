@@ -12,7 +12,7 @@ import sys
 from datetime import date
 from json.encoder import c_make_encoder, encode_basestring
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import pandas as pd
 
@@ -273,46 +273,65 @@ def print_json(data: Any) -> None:
     encoder held the whole clinic's readiness records (600 MB of text at ten million sessions) as
     pieces, 6.4 GB and a minute, and the episode table read back whole from JSON 6.7 GB."""
     if isinstance(data, pd.DataFrame):
-        _write_items(_records_of(data))
+        _write_items(_frame_items(data), batch=1)
     elif isinstance(data, list):
-        _write_items(iter(data))
+        _write_items("  " + _indented(item, "  ") for item in data)
     else:
         print(_json(data))
 
 
-def _records_of(frame: pd.DataFrame, rows: int = 10_000) -> Iterator[Any]:
-    """The frame's rows as JSON records (pandas' own encoding: ISO dates, NaN as null), a slice at a
-    time.
+def _frame_items(frame: pd.DataFrame, rows: int = 10_000) -> Iterator[str]:
+    """The frame's rows as JSON records (pandas' own encoding: ISO dates, NaN as null), in the text
+    of the list :func:`print_json` writes: one text for each slice of ``rows`` rows.
 
-    A slice is read a column at a time: whole numbers and text as the Python values themselves
-    (what pandas' JSON of them reads back as), every other column through pandas' ``to_json``.
-    Written as records, each row's JSON repeated every column's name, to be parsed again: the
-    episode table's records took 1.9 s at a million sessions (128,000 episodes, 55 columns) and
-    18.5-19.4 s at ten million, and a column at a time take 1.1 s and 9.0-9.3 s
-    (benchmarks/RESULTS.md, twenty-first round). Columns whose names are not distinct texts are
-    written as records, as before."""
+    A slice is read a column at a time (:func:`_json_values`), and each column's values are
+    encoded by one call of the C encoder; the slice's text is then the rows' values between the
+    same texts of names. Before, each slice was made records JSON by pandas, parsed back, and each
+    record encoded by itself, so every row's column names were written, read and written again.
+    The episode table (55 columns) took 3.4-3.6 s so at a million sessions and 34-36 s at ten
+    million, and takes 1.9-2.0 s and 18.6-19.5 s this way (benchmarks/RESULTS.md, twenty-first
+    round); a slice's values and text hold about 100 MB at once. A slice with a value that is not
+    a scalar (a list in a cell), and a frame whose column names are not distinct texts, are
+    written record by record."""
     names = list(frame.columns)
-    if not all(type(n) is str for n in names) or len(set(names)) != len(names):
+    if not names or not all(type(n) is str for n in names) or len(set(names)) != len(names):
         for start in range(0, len(frame), rows):
-            yield from json.loads(frame.iloc[start:start + rows].to_json(orient="records", date_format="iso"))
+            part = json.loads(frame.iloc[start:start + rows].to_json(orient="records", date_format="iso"))
+            yield ",\n".join("  " + _indented(record, "  ") for record in part)
         return
+    # what comes before each value in a record, as the encoder writes it: '  {\n    "a": ' before
+    # the first, ',\n    "b": ' before each other, and '\n  },\n' after the last
+    before = [("  {\n" if i == 0 else ",\n") + f"    {encode_basestring(name)}: " for i, name in enumerate(names)]
     for start in range(0, len(frame), rows):
         part = frame.iloc[start:start + rows]
         columns = [_json_values(part.iloc[:, i]) for i in range(len(names))]
-        yield from (dict(zip(names, values)) for values in zip(*columns))
+        if not all(plain or _SCALARS.issuperset(map(type, values)) for values, plain in columns):
+            yield ",\n".join("  " + _indented(dict(zip(names, values)), "  ")
+                              for values in zip(*(values for values, _ in columns)))
+            continue
+        n = len(part)
+        pieces: list[Iterable[str]] = []
+        for text, (values, _) in zip(before, columns):
+            # a column's values as one list's JSON, split at its separators: an encoded value
+            # never holds a line break (text escapes it), so ",\n" occurs only between values
+            pieces += [itertools.repeat(text, n), _flat(values, "")[1:-1].split(",\n")]
+        pieces.append(itertools.repeat("\n  },\n", n))
+        yield "".join(itertools.chain.from_iterable(zip(*pieces)))[:-2]
 
 
-def _json_values(column: pd.Series) -> list:
+def _json_values(column: pd.Series) -> tuple[list, bool]:
     """The values of ``column`` as ``json.loads`` reads them back from pandas' ``to_json`` (ISO
-    dates, NaN and missing values as None)."""
+    dates, NaN and missing values as None), and whether they are known to be scalars: text and
+    whole numbers are the Python values themselves, any other column goes through ``to_json``."""
     dtype = column.dtype
     if isinstance(dtype, pd.StringDtype) or pd.api.types.is_integer_dtype(dtype):
-        # text and whole numbers read back as themselves
-        return column.astype(object).where(column.notna(), None).tolist()
-    return json.loads(column.to_json(orient="records", date_format="iso"))
+        return column.astype(object).where(column.notna(), None).tolist(), True
+    return json.loads(column.to_json(orient="records", date_format="iso")), False
 
 
-def _write_items(items: Iterator[Any], batch: int = 1000) -> None:
+def _write_items(items: Iterator[str], batch: int = 1000) -> None:
+    """A JSON list on stdout from the texts of its items (each indented as an item of the list; a
+    text may hold several items, separated as the list separates them), ``batch`` texts at a time."""
     out = sys.stdout
     first = list(itertools.islice(items, batch))
     if not first:
@@ -321,7 +340,7 @@ def _write_items(items: Iterator[Any], batch: int = 1000) -> None:
     out.write("[\n")
     chunk = first
     while chunk:
-        out.write(",\n".join("  " + _indented(item, "  ") for item in chunk))
+        out.write(",\n".join(chunk))
         chunk = list(itertools.islice(items, batch))
         out.write(",\n" if chunk else "\n]\n")
 

@@ -120,6 +120,7 @@ def _frame_of_every_kind(rows: int) -> pd.DataFrame:
         "boolean": pd.array([None if g else i % 3 == 0 for i, g in enumerate(gap)], dtype="boolean"),
         "datetime": pd.to_datetime([None if g else f"2025-03-{1 + i % 28:02} 14:30" for i, g in enumerate(gap)]),
         "category": pd.Categorical([["a", "b"][i % 2] for i in range(rows)]),
+        "50% of \"it\"": [["%s,\n  \"b\": 1", "100%", "}"][i % 3] for i in range(rows)],
     })
 
 
@@ -142,3 +143,10 @@ def test_a_frame_whose_column_names_are_not_texts_is_pandas_own_json_of_it(colum
 def test_a_frame_with_a_column_name_twice_is_refused_as_pandas_refuses_it():
     with pytest.raises(ValueError, match="columns must be unique"):
         print_json(pd.DataFrame([[1, "x", None]], columns=["a", "a", "b"]))
+
+
+def test_a_frame_with_a_list_in_a_cell_is_pandas_own_json_of_it(capsys):
+    frame = pd.DataFrame({"episode_id": ["p1#1", "p2#1", "p3#1"], "scores": [[12, 9], [], None]})
+    print_json(frame)
+    whole = json.loads(frame.to_json(orient="records", date_format="iso"))
+    assert capsys.readouterr().out == json.dumps(whole, indent=2, ensure_ascii=False) + "\n"
