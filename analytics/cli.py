@@ -372,7 +372,7 @@ def emit(data: Any, fmt: str) -> None:
         from .safecsv import neutralise  # CSV is opened in spreadsheets: formulas made inert
 
         frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
-        sys.stdout.write(neutralise(frame).to_csv(index=False))
+        neutralise(frame).to_csv(sys.stdout, index=False)
     else:
         print_table(data)
 

@@ -21,8 +21,10 @@ def neutralise_value(value):
 
 
 def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` with every text cell (and column name) that starts like a formula made inert."""
-    out = frame.copy()
+    """A copy of ``frame`` with every text cell (and column name) that starts like a formula made inert.
+    The copy shares the columns it leaves as they are (a deep copy added 0.7 GB to the episode
+    table's CSV export at ten million sessions); ``frame`` itself is never changed."""
+    out = frame.copy(deep=False)
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = _neutralise_column(out[col])
