@@ -288,8 +288,8 @@ def _frame_items(frame: pd.DataFrame, rows: int = 10_000) -> Iterator[str]:
     encoded by one call of the C encoder; the slice's text is then the rows' values between the
     same texts of names. Before, each slice was made records JSON by pandas, parsed back, and each
     record encoded by itself, so every row's column names were written, read and written again.
-    The episode table (55 columns) took 3.4-3.6 s so at a million sessions and 34-36 s at ten
-    million, and takes 1.9-2.0 s and 18.6-19.5 s this way (benchmarks/RESULTS.md, twenty-first
+    The episode table (55 columns) took 3.4-3.6 s that way at a million sessions and 34-36 s at
+    ten million, and takes 1.9-2.0 s and 18.6-19.5 s this way (benchmarks/RESULTS.md, twenty-first
     round); a slice's values and text hold about 100 MB at once. A slice with a value that is not
     a scalar (a list in a cell), and a frame whose column names are not distinct texts, are
     written record by record."""
