@@ -27,9 +27,10 @@ For each size: a demo clinic's CSV export (cached under benchmarks/cache/; one c
               process with nothing kept (no work file): first render and rerun
 - warmup      the same page as the first visitor of `waypoint serve` finds it: the server's
               warm-up (dashboard/warmup.py) first, then the first render of a new session
-              (no work file either)
-- restart     the warm-up and first render again in a new process that finds the work file the
-              warm-up step left: a dashboard restarted with no new data
+              (no work file either); then p50/p95 of the first render of --repeat more new
+              sessions, each a new visitor of the running server
+- restart     the warm-up, first render and new sessions again in a new process that finds the
+              work file the warm-up step left: a dashboard restarted with no new data
 - pages       every other page's first visit after such a restart (work file kept, warm-up
               done), as a director opens them: Clinicians, Attendance & engagement, the Caseload
               of all clinicians and of one, the busiest patient's page
@@ -251,6 +252,14 @@ def step_pandas(args: dict) -> dict:
     return result
 
 
+def _percentiles(times: list[float]) -> tuple[float, float]:
+    """p50 and p95 of ``times`` (seconds) in milliseconds; the p95 is the value at rank
+    round(0.95 n), so of 40 times the 38th."""
+    times = sorted(times)
+    p95 = times[min(len(times) - 1, max(0, int(round(0.95 * len(times))) - 1))]
+    return statistics.median(times) * 1000, p95 * 1000
+
+
 def _latencies(fn, repeat: int) -> dict:
     fn()                                                              # warm-up (work tables, caches)
     times = []
@@ -258,9 +267,8 @@ def _latencies(fn, repeat: int) -> dict:
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)
-    times.sort()
-    p95 = times[min(len(times) - 1, max(0, int(round(0.95 * len(times))) - 1))]
-    return {"p50_ms": statistics.median(times) * 1000, "p95_ms": p95 * 1000, "repeat": repeat}
+    p50, p95 = _percentiles(times)
+    return {"p50_ms": p50, "p95_ms": p95, "repeat": repeat}
 
 
 def step_caseload(args: dict) -> dict:
@@ -309,7 +317,7 @@ def step_warmup(args: dict) -> dict:
     t = time.perf_counter()
     took = warmup.prime()                    # what `waypoint serve` runs at start-up
     primed = time.perf_counter() - t
-    out = _render_overview(args)
+    out = _render_overview(args, sessions=args.get("repeat", 0))
     return out if "skipped" in out else {"warmup_seconds": primed, **out, "warmup_parts": took}
 
 
@@ -388,8 +396,11 @@ def step_exports(args: dict) -> dict:
     return {"seconds": sum(c["seconds"] for c in commands.values()), "commands": commands, "patient_id": patient}
 
 
-def _render_overview(args: dict) -> dict:
-    """The overview rendered by a new AppTest session, then again: seconds, rerun_seconds."""
+def _render_overview(args: dict, sessions: int = 0) -> dict:
+    """The overview rendered by a new AppTest session, then again: seconds, rerun_seconds. With
+    ``sessions``, then rendered by that many more new sessions in the same process, each a new
+    visitor of the running server (its cached figures shared, their own session state):
+    new_session_p50_ms and new_session_p95_ms of those first renders."""
     from streamlit.testing.v1 import AppTest
 
     os.environ["WAYPOINT_DB"] = str(args["db"])
@@ -404,7 +415,22 @@ def _render_overview(args: dict) -> dict:
     t = time.perf_counter()
     at.run()
     rerun = time.perf_counter() - t
-    return {"seconds": first, "rerun_seconds": rerun, "page_title": at.title[0].value}
+    out: dict[str, Any] = {"seconds": first, "rerun_seconds": rerun, "page_title": at.title[0].value}
+    times = []
+    for _ in range(sessions):
+        visitor = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=args["timeout"])
+        t = time.perf_counter()
+        visitor.run()
+        times.append(time.perf_counter() - t)
+        if visitor.exception:
+            return {**out, "new_session_error": f"the overview page raised: {visitor.exception[0].message[:300]}"}
+        if not _is_overview(visitor):
+            return {**out, "new_session_error": f"a new session's first render was not the overview: "
+                                                f"{_page_text(visitor)}"}
+    if times:
+        p50, p95 = _percentiles(times)
+        out.update(new_session_p50_ms=p50, new_session_p95_ms=p95, new_sessions=sessions)
+    return out
 
 
 def _is_overview(at) -> bool:
@@ -527,8 +553,11 @@ def run_size(size: int, opts: argparse.Namespace) -> dict:
                                    subset_peak_rss_mb=subset.get("peak_rss_mb"))
         elif step in ("caseload", "patient"):
             steps[step] = run_step(step, {"db": str(db), "repeat": repeat}, opts.timeout)
-        elif step in ("overview", "warmup", "restart", "pages"):
+        elif step in ("overview", "pages"):
             steps[step] = run_step(step, {"db": str(db), "timeout": opts.timeout}, opts.timeout + 30)
+        elif step in ("warmup", "restart"):
+            steps[step] = run_step(step, {"db": str(db), "timeout": opts.timeout, "repeat": repeat},
+                                   opts.timeout + 30)
         elif step == "exports":
             steps[step] = run_step(step, {"db": str(db), "out_dir": str(cache)}, opts.timeout)
     for step in wanted:
@@ -554,6 +583,13 @@ def _s(out: dict, key: str = "seconds", fmt: str = "{:.2f} s") -> str:
     if "skipped" in out or key not in out or out[key] is None:
         return "—"
     return fmt.format(out[key])
+
+
+def _new_sessions(out: dict) -> str:
+    """The new sessions' render p50 / p95 of a warm-up step, or why there are none."""
+    if "new_session_error" in out:
+        return f"error: {out['new_session_error']}"
+    return f"{_s(out, 'new_session_p50_ms', '{:.0f} ms')} / {_s(out, 'new_session_p95_ms', '{:.0f} ms')}"
 
 
 def _size(n: int) -> str:
@@ -594,14 +630,12 @@ def table(result: dict) -> list[tuple[str, str, str, str]]:
     ov = get("overview")
     rows.append(("overview page render (first / rerun)",
                  f"{_s(ov)} / {_s(ov, 'rerun_seconds')}" if "skipped" not in ov else f"skipped: {ov['skipped']}", "", ""))
-    wu = get("warmup")
-    rows.append(("overview after the server's warm-up (warm-up / first / rerun)",
-                 f"{_s(wu, 'warmup_seconds')} / {_s(wu)} / {_s(wu, 'rerun_seconds')}"
-                 if "skipped" not in wu else f"skipped: {wu['skipped']}", "", ""))
-    rs = get("restart")
-    rows.append(("overview after a restart, work file kept (warm-up / first / rerun)",
-                 f"{_s(rs, 'warmup_seconds')} / {_s(rs)} / {_s(rs, 'rerun_seconds')}"
-                 if "skipped" not in rs else f"skipped: {rs['skipped']}", "", ""))
+    for step, text in (("warmup", "overview after the server's warm-up"),
+                       ("restart", "overview after a restart, work file kept")):
+        out = get(step)
+        rows.append((f"{text} (warm-up / first / rerun; a new session p50 / p95)",
+                     f"{_s(out, 'warmup_seconds')} / {_s(out)} / {_s(out, 'rerun_seconds')}; {_new_sessions(out)}"
+                     if "skipped" not in out else f"skipped: {out['skipped']}", "", ""))
     pages = get("pages")
     rows.append(("first visit after a restart: clinicians / attendance / caseload (all; one) / patient",
                  " / ".join(f"{pages['pages'][k]:.2f} s" for k in ("clinicians", "attendance", "caseload_all",

@@ -77,6 +77,9 @@ def test_the_benchmark_runs_at_1e4_and_pandas_agrees(tmp_path, capsys):
     assert steps["patient"]["repeat"] == 2 and steps["patient"]["p95_ms"] >= steps["patient"]["p50_ms"]
     assert "headline figures" in steps["warmup"]["warmup_parts"] and steps["warmup"]["seconds"] > 0
     assert steps["restart"]["page_title"] == "Clinic overview" and steps["restart"]["warmup_seconds"] > 0
+    for step in ("warmup", "restart"):   # new visitors of the running server, --repeat of them
+        assert steps[step]["new_sessions"] == 2, steps[step]
+        assert steps[step]["new_session_p95_ms"] >= steps[step]["new_session_p50_ms"] > 0
     assert steps["patient"]["page_p95_ms"] >= steps["patient"]["page_p50_ms"] > 0
     exports = steps["exports"]["commands"]
     assert list(exports) == ["readiness_json", "readiness_one_patient", "outcomes_json", "outcomes_csv"]
@@ -91,6 +94,27 @@ def test_the_benchmark_runs_at_1e4_and_pandas_agrees(tmp_path, capsys):
     assert result["machine"]["nproc"] >= 1
     assert "1e4 sessions" in capsys.readouterr().out
     assert (tmp_path / "results" / "summary.md").read_text().startswith("Machine:")
+
+
+def test_the_p95_of_forty_times_is_the_thirty_eighth_and_the_p50_their_median():
+    times = [n / 1000 for n in range(40, 0, -1)]          # 40 ms down to 1 ms, in any order
+    p50, p95 = run._percentiles(times)
+    assert p50 == pytest.approx(20.5) and p95 == pytest.approx(38)
+
+
+def test_the_table_says_why_a_new_session_of_the_overview_has_no_latency():
+    warm = {"warmup_seconds": 1.5, "seconds": 0.3, "rerun_seconds": 0.1}
+    steps = {"warmup": {**warm, "new_session_p50_ms": 210.4, "new_session_p95_ms": 306.0, "new_sessions": 40},
+             "restart": {**warm, "new_session_error": "the overview page raised: no such table"}}
+    rows = dict((r[0], r[1]) for r in run.table({"size": 10_000, "label": "1e4", "clinicians": 8, "steps": steps}))
+    warmup = rows["overview after the server's warm-up (warm-up / first / rerun; a new session p50 / p95)"]
+    restart = rows["overview after a restart, work file kept (warm-up / first / rerun; a new session p50 / p95)"]
+    assert warmup == "1.50 s / 0.30 s / 0.10 s; 210 ms / 306 ms"
+    assert restart == "1.50 s / 0.30 s / 0.10 s; error: the overview page raised: no such table"
+
+
+def test_the_p95_of_one_time_is_that_time():
+    assert run._percentiles([0.25]) == pytest.approx((250, 250))
 
 
 @pytest.mark.parametrize("size, clinicians", [(10_000, 8), (100_000, 50), (1_000_000, 500), (10_000_000, 5_000)])
