@@ -86,13 +86,11 @@ def summarise(lines: Iterable[str], top: int = 10) -> str:
     return "\n".join(out) + "\n"
 
 
-def timed_parts(con, settings) -> dict[str, float]:
-    """One round of the full set (benchmarks/run.py's), each part's seconds; what a part returns
-    is freed here, before the next part."""
-    from benchmarks.run import _full_set
-
+def timed_parts(con, settings, parts) -> dict[str, float]:
+    """One round of ``parts`` (benchmarks/run.py's ``_full_set()``), each part's seconds; what a
+    part returns is freed here, before the next part."""
     took = {}
-    for name, fn in _full_set():
+    for name, fn in parts:
         t = time.perf_counter()
         fn(con, settings)
         took[name] = time.perf_counter() - t
@@ -101,13 +99,14 @@ def timed_parts(con, settings) -> dict[str, float]:
 
 def run(db: str, rounds: int) -> None:
     from analytics.db import connect
-    from benchmarks.run import _settings
+    from benchmarks.run import _full_set, _settings
 
     con = connect(db)
     settings = _settings()
+    parts = _full_set()          # its modules imported here, before the rounds
     for i in range(rounds + 1):
         t = time.perf_counter()
-        took = timed_parts(con, settings)
+        took = timed_parts(con, settings, parts)
         label = "first call" if i == 0 else f"round {i}"
         print(f"{label}: {time.perf_counter() - t:.2f} s (" +
               ", ".join(f"{name} {s:.2f} s" for name, s in took.items()) + ")", flush=True)
