@@ -3,13 +3,15 @@ EXPLAIN ANALYZE)"). py-spy is a sampling profiler that also sees C and C++ frame
 NumPy, CPython's own), which cProfile cannot. It is not a dependency of Waypoint:
 
     pip install py-spy
+    python -m benchmarks.profile_full_set run --db benchmarks/cache/waypoint_1e6_c500_seed20260.duckdb --rounds 0
     py-spy record --native --rate 50 --format raw -o profile.txt -- \\
         python -m benchmarks.profile_full_set run --db benchmarks/cache/waypoint_1e6_c500_seed20260.duckdb
     python -m benchmarks.profile_full_set summary profile.txt
 
-``run`` calls the full set (kpis, episode outcomes, the attendance report, readiness: as
-benchmarks/run.py times it) once to build or find the work tables, then ``--rounds`` more times,
-printing each round's parts. ``summary`` reads py-spy's raw output (one line per stack: its frames,
+``run`` calls the full set (kpis, episode outcomes, the attendance report, readiness) as
+benchmarks/run.py times it (its ``_timed``): once to build or find the work tables, then
+``--rounds`` more times, printing each round's parts. Run it once before recording (the first
+command above), so that the recorded process finds the work tables kept and every call is warm. ``summary`` reads py-spy's raw output (one line per stack: its frames,
 root first, separated by ``;``, then the number of samples) and prints the samples of each part,
 then, within each part, the frames most often at the top of the stack.
 """
@@ -31,6 +33,8 @@ PARTS = ("kpis", "episode_outcomes", "attendance_report", "readiness")
 # a part's own frame: "readiness (analytics/readiness.py:1101)", whatever the path's prefix
 _PART_FRAME = re.compile(r"^(%s) \((?:\S*/)?analytics/\w+\.py:\d+\)$" % "|".join(PARTS))
 _MODULE = re.compile(r"\((?:\S*/)?analytics/(\w+)\.py:\d+\)$")
+# benchmarks/run.py's loop over the parts, where what a part returned is freed
+_TIMED = re.compile(r"^_timed \((?:\S*/)?benchmarks/run\.py:\d+\)$")
 BETWEEN = "between the parts (freeing what a part returned)"
 OTHER = "start-up and the rest"
 
@@ -48,7 +52,7 @@ def part_of(frames: list[str]) -> str:
             match = _MODULE.search(frame)
             if match:
                 return f"{match.group(1)}, another thread"
-    if any(frame.startswith("timed_parts (") for frame in frames):
+    if any(_TIMED.match(frame) for frame in frames):
         return BETWEEN
     return OTHER
 
@@ -86,27 +90,16 @@ def summarise(lines: Iterable[str], top: int = 10) -> str:
     return "\n".join(out) + "\n"
 
 
-def timed_parts(con, settings, parts) -> dict[str, float]:
-    """One round of ``parts`` (benchmarks/run.py's ``_full_set()``), each part's seconds; what a
-    part returns is freed here, before the next part."""
-    took = {}
-    for name, fn in parts:
-        t = time.perf_counter()
-        fn(con, settings)
-        took[name] = time.perf_counter() - t
-    return took
-
-
 def run(db: str, rounds: int) -> None:
     from analytics.db import connect
-    from benchmarks.run import _full_set, _settings
+    from benchmarks.run import _full_set, _settings, _timed
 
     con = connect(db)
     settings = _settings()
-    parts = _full_set()          # its modules imported here, before the rounds
+    _full_set()          # the parts' modules imported here, not within the first round
     for i in range(rounds + 1):
         t = time.perf_counter()
-        took = timed_parts(con, settings, parts)
+        took = _timed(con, settings)
         label = "first call" if i == 0 else f"round {i}"
         print(f"{label}: {time.perf_counter() - t:.2f} s (" +
               ", ".join(f"{name} {s:.2f} s" for name, s in took.items()) + ")", flush=True)
@@ -128,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         if not Path(args.db).is_file():
             parser.error(f"--db {args.db}: no such database file (python -m benchmarks caches them under "
                          "benchmarks/cache/)")
+        if args.rounds < 0:
+            parser.error(f"--rounds {args.rounds}: expected 0 or more rounds after the first call")
         run(args.db, args.rounds)
         return 0
     try:

@@ -12,11 +12,11 @@ from tests.builders import S, clinic
 
 # py-spy's raw format: frames root first, ';' between them, then a space and the samples
 RAW = """\
-<module> (benchmarks/profile_full_set.py:150);main (benchmarks/profile_full_set.py:131);run (benchmarks/profile_full_set.py:108);timed_parts (benchmarks/profile_full_set.py:97);readiness (analytics/readiness.py:1101);_record (analytics/readiness.py:1017) 6
-<module> (benchmarks/profile_full_set.py:150);timed_parts (benchmarks/profile_full_set.py:97);readiness (/work/main/analytics/readiness.py:1101);_series.<locals>.<listcomp> (analytics/readiness.py:511) 2
+<module> (benchmarks/profile_full_set.py:150);main (benchmarks/profile_full_set.py:131);run (benchmarks/profile_full_set.py:108);_timed (benchmarks/run.py:164);readiness (analytics/readiness.py:1101);_record (analytics/readiness.py:1017) 6
+<module> (benchmarks/profile_full_set.py:150);_timed (/work/main/benchmarks/run.py:164);readiness (/work/main/analytics/readiness.py:1101);_series.<locals>.<listcomp> (analytics/readiness.py:511) 2
 Thread._bootstrap (threading.py:1002);_worker (concurrent/futures/thread.py:83);_fetch_group (analytics/readiness.py:435);duckdb::Executor::WaitForTask (_duckdb.cpython-311-x86_64-linux-gnu.so) 4
-<module> (benchmarks/profile_full_set.py:150);timed_parts (benchmarks/profile_full_set.py:97);episode_outcomes (analytics/outcomes.py:387);duckdb::JoinHashTable::GetRowPointers (_duckdb.cpython-311-x86_64-linux-gnu.so) 3
-<module> (benchmarks/profile_full_set.py:150);timed_parts (benchmarks/profile_full_set.py:97) 4
+<module> (benchmarks/profile_full_set.py:150);_timed (/work/main/benchmarks/run.py:164);episode_outcomes (analytics/outcomes.py:387);duckdb::JoinHashTable::GetRowPointers (_duckdb.cpython-311-x86_64-linux-gnu.so) 3
+<module> (benchmarks/profile_full_set.py:150);_timed (/work/main/benchmarks/run.py:164) 4
 <module> (benchmarks/profile_full_set.py:150);connect (analytics/db.py:95) 1
 """
 
@@ -69,6 +69,15 @@ def test_summary_of_a_missing_file_is_an_error_naming_it(tmp_path, capsys):
     missing = tmp_path / "nothing.txt"
     assert prof.main(["summary", str(missing)]) == 1
     assert str(missing) in capsys.readouterr().err
+
+
+def test_a_negative_number_of_rounds_is_refused(tmp_path, capsys):
+    db = tmp_path / "clinic.duckdb"
+    connect(str(db)).close()
+    with pytest.raises(SystemExit) as exit_:
+        prof.main(["run", "--db", str(db), "--rounds", "-1"])
+    assert exit_.value.code == 2
+    assert "--rounds -1: expected 0 or more" in capsys.readouterr().err
 
 
 def test_run_without_the_database_names_it(tmp_path, capsys):
