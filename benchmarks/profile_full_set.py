@@ -11,9 +11,11 @@ NumPy, CPython's own), which cProfile cannot. It is not a dependency of Waypoint
 ``run`` calls the full set (kpis, episode outcomes, the attendance report, readiness) as
 benchmarks/run.py times it (its ``_timed``): once to build or find the work tables, then
 ``--rounds`` more times, printing each round's parts. Run it once before recording (the first
-command above), so that the recorded process finds the work tables kept and every call is warm. ``summary`` reads py-spy's raw output (one line per stack: its frames,
-root first, separated by ``;``, then the number of samples) and prints the samples of each part,
-then, within each part, the frames most often at the top of the stack.
+command above), so that the recorded process finds the work tables kept and every call is warm.
+
+``summary`` reads py-spy's raw output (one line per stack: its frames, root first, separated by
+``;``, then the number of samples) and prints the samples of each part, then, within each part,
+the frames most often at the top of the stack.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-PARTS = ("kpis", "episode_outcomes", "attendance_report", "readiness")
+PARTS = ("kpis", "episode_outcomes", "attendance_report", "readiness")   # benchmarks/run.py's _full_set()
 # a part's own frame: "readiness (analytics/readiness.py:1101)", whatever the path's prefix
 _PART_FRAME = re.compile(r"^(%s) \((?:\S*/)?analytics/\w+\.py:\d+\)$" % "|".join(PARTS))
 _MODULE = re.compile(r"\((?:\S*/)?analytics/(\w+)\.py:\d+\)$")

@@ -8,6 +8,7 @@ import pytest
 
 from analytics.db import connect
 from benchmarks import profile_full_set as prof
+from benchmarks import run
 from tests.builders import S, clinic
 
 # py-spy's raw format: frames root first, ';' between them, then a space and the samples
@@ -19,6 +20,12 @@ Thread._bootstrap (threading.py:1002);_worker (concurrent/futures/thread.py:83);
 <module> (benchmarks/profile_full_set.py:150);_timed (/work/main/benchmarks/run.py:164) 4
 <module> (benchmarks/profile_full_set.py:150);connect (analytics/db.py:95) 1
 """
+
+
+def test_the_parts_are_the_benchmarks_full_set():
+    assert prof.PARTS == tuple(name for name, _ in run._full_set())
+    for name, fn in run._full_set():                      # each part's frame is recognised
+        assert prof.part_of([f"{fn.__name__} (analytics/{fn.__module__.split('.')[-1]}.py:1)"]) == name
 
 
 def test_each_stack_is_counted_in_its_part_of_the_full_set():
